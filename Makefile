@@ -1,0 +1,39 @@
+# Two commands set everything up on a fresh machine: `make book` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+JOBS   ?= 2
+
+.PHONY: venv book test exercises grade bench clean
+
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -r requirements.txt
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+book: $(STAMP)
+	$(BIN)/jupyter-book build . -W -n --keep-going
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -n $(JOBS) --dist loadgroup
+
+exercises: $(STAMP)
+	$(BIN)/python -m actlab.assignments generate
+
+grade: $(STAMP)
+	@test -n "$(SUBMITTED)" || { echo "usage: make grade SUBMITTED=folder [OUT=folder]"; exit 2; }
+	$(BIN)/actlab grade $(SUBMITTED) $(if $(OUT),--out $(OUT),)
+
+bench: $(STAMP)
+	$(BIN)/python -m pip install -q -r benchmarks/requirements.txt
+	$(BIN)/python benchmarks/bench_mlp.py
+	$(BIN)/python benchmarks/bench_grading.py
+	$(BIN)/python benchmarks/bench_book.py
+
+clean:
+	rm -rf _build .pytest_cache .hypothesis grading-work
+	find . -name __pycache__ -not -path "./$(VENV)/*" -prune -exec rm -rf {} +
