@@ -1,0 +1,38 @@
+"""nbgrader configuration for the course's five problem sets.
+
+Instructor notebooks live in ``solutions/`` and the generated student versions in
+``exercises/`` (both in git). Everything produced while grading -- submissions, autograded
+copies, feedback and the SQLite gradebook -- goes under ``grading-work/``, which git ignores,
+so grading never leaves student data in the repository.
+"""
+
+import os
+
+c = get_config()  # noqa: F821  (injected by traitlets when it loads this file)
+
+# Anchor every path at this file so nbgrader behaves the same from any working directory.
+_ROOT = os.path.dirname(os.path.abspath(__file__))
+_WORK = "grading-work"
+
+c.CourseDirectory.course_id = "activation-functions"
+c.CourseDirectory.root = _ROOT
+c.CourseDirectory.source_directory = "solutions"
+c.CourseDirectory.release_directory = "exercises"
+c.CourseDirectory.submitted_directory = os.path.join(_WORK, "submitted")
+c.CourseDirectory.autograded_directory = os.path.join(_WORK, "autograded")
+c.CourseDirectory.feedback_directory = os.path.join(_WORK, "feedback")
+c.CourseDirectory.solution_directory = os.path.join(_WORK, "solution")
+c.CourseDirectory.source_with_tests_directory = os.path.join(_WORK, "source_with_tests")
+# SQLite cannot create the folder that holds its file.
+os.makedirs(os.path.join(_ROOT, _WORK), exist_ok=True)
+c.CourseDirectory.db_url = "sqlite:///" + os.path.join(_ROOT, _WORK, "gradebook.db")
+
+# The five problem sets, one notebook each, named like their folder.
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__"]
+
+# Student-facing stubs: the body of every solution region becomes this line.
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+
+# A runaway student loop must not hold the grader forever (seconds per cell).
+c.Execute.timeout = 120
