@@ -135,6 +135,17 @@ def _check_axis(x: np.ndarray, axis: int) -> int:
     return int(axis)
 
 
+def _sigmoid_raw(x: np.ndarray) -> np.ndarray:
+    e = np.exp(-np.abs(x))
+    inv = 1.0 / (1.0 + e)
+    return np.where(x >= 0, inv, e * inv)
+
+
+def _sigmoid_grad_raw(x: np.ndarray) -> np.ndarray:
+    e = np.exp(-np.abs(x))
+    return e / (1.0 + e) ** 2
+
+
 def _sech2(u: np.ndarray) -> np.ndarray:
     """sech²(u) = 1 − tanh²(u) without the cancellation of ``1 - tanh(u)**2`` in the tails."""
     w = np.exp(-2.0 * np.abs(u))
@@ -162,9 +173,7 @@ def sigmoid(x: Any) -> np.ndarray:
     Computed from e^(−|x|) ≤ 1, so large negative inputs never overflow ``exp``.
     """
     x = _as_float(x)
-    e = np.exp(-np.abs(x))
-    inv = 1.0 / (1.0 + e)
-    return _out(np.where(x >= 0, inv, e * inv), x.dtype)
+    return _out(_sigmoid_raw(x), x.dtype)
 
 
 def sigmoid_grad(x: Any) -> np.ndarray:
@@ -174,8 +183,7 @@ def sigmoid_grad(x: Any) -> np.ndarray:
     would round to 0.
     """
     x = _as_float(x)
-    e = np.exp(-np.abs(x))
-    return _out(e / (1.0 + e) ** 2, x.dtype)
+    return _out(_sigmoid_grad_raw(x), x.dtype)
 
 
 def tanh(x: Any) -> np.ndarray:
@@ -402,16 +410,17 @@ def _gelu_tanh_inner(x: np.ndarray) -> np.ndarray:
 def gelu_tanh(x: Any) -> np.ndarray:
     """GELU's tanh approximation ½x(1 + tanh(√(2/π)(x + 0.044715x³))), as in BERT and GPT-2."""
     x = _as_float(x)
-    return _out(0.5 * x * (1.0 + np.tanh(_gelu_tanh_inner(x))), x.dtype)
+    # ½(1 + tanh u) = σ(2u); the sigmoid form avoids cancelling 1 + tanh(u) in the left tail.
+    return _out(x * _sigmoid_raw(2.0 * _gelu_tanh_inner(x)), x.dtype)
 
 
 def gelu_tanh_grad(x: Any) -> np.ndarray:
-    """Derivative of :func:`gelu_tanh`: ½(1 + tanh u) + ½x·sech²(u)·√(2/π)(1 + 3·0.044715x²)."""
+    """Derivative of :func:`gelu_tanh`: σ(2u) + 2x·σ'(2u)·u' with u = √(2/π)(x + 0.044715x³)."""
     x = _as_float(x)
-    u = _gelu_tanh_inner(x)
-    c, a = x.dtype.type(_GELU_TANH_C), x.dtype.type(3 * _GELU_TANH_A)
-    du = c * (1.0 + a * x * x)
-    return _out(0.5 * (1.0 + np.tanh(u)) + 0.5 * x * _sech2(u) * du, x.dtype)
+    two_u = 2.0 * _gelu_tanh_inner(x)
+    c, a = x.dtype.type(2 * _GELU_TANH_C), x.dtype.type(3 * _GELU_TANH_A)
+    two_du = c * (1.0 + a * x * x)
+    return _out(_sigmoid_raw(two_u) + x * _sigmoid_grad_raw(two_u) * two_du, x.dtype)
 
 
 def swish(x: Any, beta: float = 1.0) -> np.ndarray:

@@ -1,0 +1,573 @@
+"""Tests of actlab.activations: values against independent references, derivatives against
+centred differences, the array contract, mathematical identities and the registry."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import scipy.special as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from actlab import activations as A
+from actlab import gradcheck as gc
+
+torch = pytest.importorskip("torch")
+F = torch.nn.functional
+
+ELEMENTWISE = [n for n in A.names() if A.get(n).elementwise]
+SAME_SHAPE = [n for n in A.names() if n != "maxout"]
+MIXING = ["softmax", "log_softmax", "maxout"]
+
+
+def _t(x):
+    return torch.from_numpy(np.asarray(x, dtype=np.float64))
+
+
+# Independent references: scipy, torch, or the textbook piecewise formula written out.
+REFERENCES = {
+    "identity": lambda x: x,
+    "sigmoid": sp.expit,
+    "tanh": lambda x: torch.tanh(_t(x)).numpy(),
+    "shifted_tanh": lambda x: torch.tanh(_t(x) - 1.0).numpy(),
+    "relu": lambda x: F.relu(_t(x)).numpy(),
+    "leaky_relu": lambda x: F.leaky_relu(_t(x), 0.01).numpy(),
+    "prelu": lambda x: F.prelu(_t(x), torch.tensor([0.25], dtype=torch.float64)).numpy(),
+    "rrelu": lambda x: F.rrelu(_t(x), 1 / 8, 1 / 3, training=False).numpy(),
+    "elu": lambda x: F.elu(_t(x), 1.0).numpy(),
+    "selu": lambda x: F.selu(_t(x)).numpy(),
+    "gelu": lambda x: F.gelu(_t(x), approximate="none").numpy(),
+    "gelu_tanh": lambda x: F.gelu(_t(x), approximate="tanh").numpy(),
+    "swish": lambda x: F.silu(_t(x)).numpy(),
+    "mish": lambda x: F.mish(_t(x)).numpy(),
+    # torch's softplus switches to x above 20, which is within 2e-9 of log(1 + e^x)
+    "softplus": lambda x: np.log1p(np.exp(x)),
+    "telu": lambda x: x * np.tanh(np.exp(x)),
+    "softmax": lambda x: F.softmax(_t(x), dim=-1).numpy(),
+    "log_softmax": lambda x: F.log_softmax(_t(x), dim=-1).numpy(),
+}
+
+
+def _grid(shape=(6, 7), low=-6.0, high=6.0, seed=0):
+    """Random float64 points kept 1e-3 away from the kinks at 0 so differences are clean."""
+    x = np.random.default_rng(seed).uniform(low, high, size=shape)
+    x[np.abs(x) < 1e-3] = 0.5
+    return x
+
+
+@pytest.mark.parametrize("name", sorted(REFERENCES))
+def test_values_match_an_independent_reference(name):
+    """Does each activation compute the same values as scipy, torch or the written-out formula?"""
+    x = _grid()
+    np.testing.assert_allclose(A.get(name)(x), REFERENCES[name](x), rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("alpha", [0.0, 0.3, 2.0])
+def test_leaky_relu_and_elu_use_their_alpha(alpha):
+    """Do leaky ReLU and ELU follow their piecewise definitions for a non-default α?"""
+    x = _grid()
+    np.testing.assert_allclose(A.leaky_relu(x, alpha), np.where(x > 0, x, alpha * x))
+    np.testing.assert_allclose(A.elu(x, alpha), np.where(x > 0, x, alpha * (np.exp(x) - 1)))
+    np.testing.assert_allclose(A.get("elu")(x, alpha=alpha), A.elu(x, alpha))
+
+
+@pytest.mark.parametrize("beta", [0.0, 0.5, 1.0, 3.0])
+def test_swish_matches_x_times_sigmoid_of_beta_x(beta):
+    """Is swish(x, β) = x·σ(βx) for several β, including β = 0 (x/2)?"""
+    x = _grid()
+    np.testing.assert_allclose(A.swish(x, beta), x * sp.expit(beta * x), rtol=1e-13)
+
+
+def test_gelu_exact_and_tanh_approximation_are_different_functions():
+    """Are the exact GELU and its tanh approximation close (< 1e-3) but not identical?"""
+    x = np.linspace(-5, 5, 1001)
+    diff = np.abs(A.gelu(x) - A.gelu_tanh(x))
+    assert diff.max() < 1e-3
+    assert diff.max() > 1e-6
+
+
+def test_selu_uses_the_published_constants():
+    """Does SELU equal λ·x for x > 0 and λα(eˣ − 1) below, with the published λ and α?"""
+    x = _grid()
+    lam, alpha = 1.0507009873554805, 1.6732632423543772
+    np.testing.assert_allclose(A.selu(x), np.where(x > 0, lam * x, lam * alpha * np.expm1(x)))
+
+
+def test_shifted_tanh_is_tanh_moved_right_by_the_shift():
+    """Is shifted_tanh(x, s) = tanh(x − s), so that it crosses zero at x = s?"""
+    x = _grid()
+    for s in (0.0, 1.0, -0.5):
+        np.testing.assert_allclose(A.shifted_tanh(x, s), np.tanh(x - s))
+        assert A.shifted_tanh(s, s) == 0.0
+    assert A.shifted_tanh(0.0) < 0
+
+
+# --------------------------------------------------------------------------------------------
+# derivatives
+# --------------------------------------------------------------------------------------------
+def _params_for(name):
+    return {"training": True, "rng": 7} if name == "rrelu" else {}
+
+
+@pytest.mark.parametrize("name", ELEMENTWISE)
+def test_elementwise_derivative_agrees_with_centred_differences(name):
+    """Does each elementwise derivative match centred differences of its forward to 1e-6?"""
+    act, params = A.get(name), _params_for(name)
+    x = _grid(seed=1)
+    result = gc.check_grad(lambda z: act(z, **params), lambda z: act.grad(z, **params), x,
+                           tol=1e-6)
+    assert result.ok, result.report()
+
+
+@pytest.mark.parametrize("name", A.names())
+def test_backward_is_the_vector_jacobian_product(name):
+    """Does every activation's backward (incl. softmax, log-softmax, maxout) match a numerical VJP?"""
+    result = gc.check_activation(name, _grid(shape=(3, 8), seed=2), tol=1e-6, **_params_for(name))
+    assert result.ok, result.report()
+
+
+@pytest.mark.parametrize("name", ["sigmoid", "tanh", "gelu", "gelu_tanh", "swish", "mish",
+                                  "softplus", "elu", "selu", "telu", "shifted_tanh"])
+def test_derivative_agrees_with_torch_autograd(name):
+    """Does the analytic derivative equal torch autograd of the same function (a second reference)?"""
+    x = _grid(shape=(50,), seed=3)
+    xt = _t(x).requires_grad_(True)
+    torch_fn = {
+        "sigmoid": torch.sigmoid, "tanh": torch.tanh, "gelu": F.gelu,
+        "gelu_tanh": lambda z: F.gelu(z, approximate="tanh"), "swish": F.silu,
+        "mish": F.mish, "softplus": lambda z: torch.log1p(torch.exp(z)), "elu": F.elu,
+        "selu": F.selu, "telu": lambda z: z * torch.tanh(torch.exp(z)),
+        "shifted_tanh": lambda z: torch.tanh(z - 1.0),
+    }[name]
+    torch_fn(xt).sum().backward()
+    np.testing.assert_allclose(A.get(name).grad(x), xt.grad.numpy(), rtol=1e-10, atol=1e-14)
+
+
+def test_swish_beta_derivative_agrees_with_centred_differences():
+    """Is ∂swish/∂β right, so that a learnable β can be trained?"""
+    x = _grid(seed=4)
+    for beta in (0.0, 0.7, 2.0):
+        numeric = (A.swish(x, beta + 1e-6) - A.swish(x, beta - 1e-6)) / 2e-6
+        assert gc.rel_error(A.swish_grad_beta(x, beta), numeric) < 1e-6
+
+
+def test_sigmoid_derivative_never_exceeds_a_quarter():
+    """Is σ'(x) ≤ 1/4 everywhere, with the maximum at 0 (the root of vanishing gradients)?"""
+    x = np.linspace(-20, 20, 40001)
+    d = A.sigmoid_grad(x)
+    assert d.max() == pytest.approx(0.25)
+    assert x[np.argmax(d)] == 0.0
+    assert np.all(d <= 0.25)
+
+
+def test_relu_subgradient_is_zero_at_the_kink():
+    """Is relu_grad 0 at x = 0 and for negative x, 1 for positive x (the documented convention)?"""
+    np.testing.assert_array_equal(A.relu_grad([-2.0, 0.0, 3.0]), [0.0, 0.0, 1.0])
+
+
+def test_elu_derivative_is_alpha_exp_x_on_the_left():
+    """Is ELU's negative-side derivative α·eˣ (not 'near zero', as one seed claims)?"""
+    x = np.array([-0.1, -1.0, -3.0])
+    np.testing.assert_allclose(A.elu_grad(x, 1.5), 1.5 * np.exp(x))
+    assert A.elu_grad(-0.1) > 0.9
+
+
+# --------------------------------------------------------------------------------------------
+# the array contract
+# --------------------------------------------------------------------------------------------
+def _callables(name):
+    """forward, elementwise grad (if any) and backward of a registered activation, all 1-arg."""
+    act, params = A.get(name), _params_for(name)
+    fns = [("forward", lambda x: act(x, **params))]
+    if act.elementwise:
+        fns.append(("grad", lambda x: act.grad(x, **params)))
+    fns.append(("backward", lambda x: act.backward(x, np.ones_like(act(x, **params)), **params)))
+    return fns
+
+
+@pytest.mark.parametrize("name", SAME_SHAPE)
+@pytest.mark.parametrize("shape", [(), (5,), (2, 3, 4)])
+def test_output_has_the_input_shape(name, shape):
+    """Do forward, grad and backward return an ndarray of the input's shape, 0-d for scalars?"""
+    x = np.random.default_rng(0).normal(size=shape)
+    for what, fn in _callables(name):
+        y = fn(x)
+        assert isinstance(y, np.ndarray), what
+        assert y.shape == shape, what
+
+
+@pytest.mark.parametrize("name", SAME_SHAPE)
+def test_dtypes_follow_the_contract(name):
+    """float32 in gives float32 out; float64, ints, lists and Python scalars give float64."""
+    cases = [
+        (np.array([-1.5, 0.5, 2.0], np.float32), np.float32),
+        (np.array([-1.5, 0.5, 2.0], np.float64), np.float64),
+        (np.array([-2, 0, 3]), np.float64),
+        ([-2, 0.5, 3], np.float64),
+        (2, np.float64),
+        (-1.5, np.float64),
+        (np.float32(0.5), np.float32),
+    ]
+    for what, fn in _callables(name):
+        for x, dtype in cases:
+            y = fn(x)
+            assert isinstance(y, np.ndarray) and y.dtype == dtype, (what, x, y)
+
+
+@pytest.mark.parametrize("name", SAME_SHAPE)
+def test_float32_and_float64_agree(name):
+    """Does the float32 computation agree with float64 to float32 precision?"""
+    x = _grid(seed=5)
+    for what, fn in _callables(name):
+        y32, y64 = fn(x.astype(np.float32)), fn(x)
+        np.testing.assert_allclose(y32, y64, rtol=2e-5, atol=2e-6, err_msg=what)
+
+
+@pytest.mark.parametrize("name", A.names())
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_extreme_inputs_give_finite_values_without_warnings(name, dtype):
+    """At |x| up to 1e4, are all outputs and derivatives finite, with no RuntimeWarning?"""
+    x = np.array([-1e4, -1e3, -100.0, -30.0, -1.0, 0.0, 1.0, 30.0, 100.0, 1e3, 1e4, 1e4],
+                 dtype=dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for what, fn in _callables(name):
+            y = fn(x)
+            assert np.all(np.isfinite(y)), (what, y)
+            assert y.dtype == dtype
+
+
+@pytest.mark.parametrize("name", ELEMENTWISE)
+def test_extreme_inputs_give_the_limiting_values(name):
+    """At ±1e4 is the output its mathematical limit (not merely finite)?"""
+    act = A.get(name)
+    x = np.array([-1e4, 1e4])
+    y = act(x, **_params_for(name))
+    expected_right = {"sigmoid": 1.0, "tanh": 1.0, "shifted_tanh": 1.0}.get(name, None)
+    if expected_right is not None:
+        assert y[1] == expected_right
+    elif name == "selu":
+        assert y[1] == pytest.approx(A.SELU_SCALE * 1e4)
+    else:
+        assert y[1] == pytest.approx(1e4)
+    expected_left = {"sigmoid": 0.0, "tanh": -1.0, "shifted_tanh": -1.0, "relu": 0.0,
+                     "elu": -1.0, "selu": -A.SELU_SCALE * A.SELU_ALPHA, "gelu": 0.0,
+                     "gelu_tanh": 0.0, "swish": 0.0, "mish": 0.0, "softplus": 0.0,
+                     "telu": 0.0}.get(name)
+    if expected_left is not None:
+        assert y[0] == pytest.approx(expected_left)
+
+
+@pytest.mark.parametrize("name", A.names())
+def test_input_is_never_modified(name):
+    """Do forward, grad and backward leave the caller's array untouched (also in float32)?"""
+    for dtype in (np.float32, np.float64):
+        x = _grid(shape=(4, 6), seed=6).astype(dtype)
+        before = x.copy()
+        for what, fn in _callables(name):
+            fn(x)
+            np.testing.assert_array_equal(x, before, err_msg=what)
+
+
+def test_identity_returns_a_copy():
+    """Does identity return a new array, so writing to the result cannot change the input?"""
+    x = np.arange(3.0)
+    y = A.identity(x)
+    y[0] = 99
+    assert x[0] == 0
+
+
+@pytest.mark.parametrize("bad", ["abc", np.array(["a", "b"]), np.array([1 + 2j])])
+def test_non_numeric_input_raises_type_error(bad):
+    """Is a string or complex array rejected with a TypeError that names the dtype?"""
+    with pytest.raises(TypeError, match="dtype"):
+        A.relu(bad)
+
+
+def test_backward_rejects_a_grad_out_of_the_wrong_shape():
+    """Does backward refuse a grad_out whose shape differs from the output's?"""
+    for name in ("relu", "softmax", "log_softmax"):
+        with pytest.raises(ValueError, match="shape"):
+            A.get(name).backward(np.zeros((2, 3)), np.zeros((3, 2)))
+
+
+# --------------------------------------------------------------------------------------------
+# identities (hypothesis)
+# --------------------------------------------------------------------------------------------
+finite = st.floats(-1e4, 1e4, allow_nan=False, allow_infinity=False)
+arrays = hnp.arrays(np.float64, hnp.array_shapes(min_dims=1, max_dims=3, max_side=5),
+                    elements=st.floats(-50, 50, allow_nan=False))
+
+
+@given(hnp.arrays(np.float64, st.integers(1, 20), elements=finite))
+def test_sigmoid_is_symmetric(x):
+    """σ(−x) = 1 − σ(x) for every x."""
+    np.testing.assert_allclose(A.sigmoid(-x), 1 - A.sigmoid(x), atol=1e-15)
+
+
+@given(hnp.arrays(np.float64, st.integers(1, 20), elements=finite))
+def test_tanh_is_a_rescaled_sigmoid(x):
+    """tanh(x) = 2σ(2x) − 1 for every x."""
+    np.testing.assert_allclose(A.tanh(x), 2 * A.sigmoid(2 * x) - 1, atol=1e-15)
+
+
+@given(arrays, st.data())
+def test_softmax_rows_sum_to_one_on_any_axis(x, data):
+    """Along any axis, are softmax's entries in [0, 1] and do they sum to 1?"""
+    axis = data.draw(st.integers(-x.ndim, x.ndim - 1))
+    s = A.softmax(x, axis=axis)
+    assert np.all((s >= 0) & (s <= 1))
+    np.testing.assert_allclose(s.sum(axis=axis), 1.0, rtol=1e-12)
+
+
+@given(arrays, st.floats(-1e3, 1e3, allow_nan=False), st.data())
+def test_softmax_is_shift_invariant(x, c, data):
+    """softmax(x + c) = softmax(x) along the chosen axis, for any constant c."""
+    axis = data.draw(st.integers(-x.ndim, x.ndim - 1))
+    np.testing.assert_allclose(A.softmax(x + c, axis=axis), A.softmax(x, axis=axis),
+                               atol=1e-12)
+
+
+@given(arrays, st.data())
+def test_log_softmax_is_the_log_of_softmax(x, data):
+    """log_softmax(x) = log(softmax(x)) where softmax does not underflow."""
+    axis = data.draw(st.integers(-x.ndim, x.ndim - 1))
+    np.testing.assert_allclose(A.log_softmax(x, axis=axis), np.log(A.softmax(x, axis=axis)),
+                               rtol=1e-10, atol=1e-12)
+
+
+def test_log_softmax_stays_finite_where_softmax_underflows():
+    """For a logit gap of 1e4, is log_softmax still finite (−1e4) where log(softmax) is −inf?"""
+    np.testing.assert_allclose(A.log_softmax([0.0, 1e4]), [-1e4, 0.0])
+
+
+@given(st.floats(-30, 30, allow_nan=False))
+def test_swish_tends_to_relu_as_beta_grows(x):
+    """As β → ∞, swish(x, β) → max(0, x)."""
+    assert A.swish(x, 1e4) == pytest.approx(max(0.0, x), abs=1e-4)
+
+
+@given(hnp.arrays(np.float64, st.integers(1, 20), elements=finite))
+def test_swish_with_beta_zero_is_half_the_identity(x):
+    """swish(x, 0) = x/2."""
+    np.testing.assert_allclose(A.swish(x, 0.0), x / 2)
+
+
+@given(st.floats(8, 1e4))
+def test_gelu_tends_to_relu_for_large_inputs(x):
+    """For large |x|, GELU(x) → x and GELU(−x) → 0 (and so does its tanh approximation)."""
+    for f in (A.gelu, A.gelu_tanh):
+        assert f(x) == pytest.approx(x, rel=1e-12)
+        assert abs(f(-x)) < 1e-12
+
+
+@given(hnp.arrays(np.float64, st.integers(1, 20), elements=finite))
+def test_softplus_derivative_is_the_sigmoid(x):
+    """d/dx softplus = σ, and softplus(x) − softplus(−x) = x."""
+    np.testing.assert_array_equal(A.softplus_grad(x), A.sigmoid(x))
+    np.testing.assert_allclose(A.softplus(x) - A.softplus(-x), x, atol=1e-12)
+
+
+# --------------------------------------------------------------------------------------------
+# PReLU, RReLU, maxout, softmax backward
+# --------------------------------------------------------------------------------------------
+def test_prelu_scalar_alpha_gradient_matches_centred_differences():
+    """With one shared α, is dα the summed numerical derivative (a float) and dx right?"""
+    x, g = _grid(shape=(5, 4), seed=8), np.random.default_rng(9).normal(size=(5, 4))
+    dx, dalpha = A.prelu_backward(x, 0.2, g)
+    assert isinstance(dalpha, float)
+    numeric = gc.numerical_grad(lambda a: np.sum(A.prelu(x, float(a)) * g), 0.2)
+    assert dalpha == pytest.approx(float(numeric), rel=1e-7)
+    assert gc.rel_error(dx, gc.numerical_vjp(lambda z: A.prelu(z, 0.2), x, g)) < 1e-8
+
+
+def test_prelu_per_channel_alpha_gradient_matches_centred_differences():
+    """With α of shape (C,) on the last axis, is dα (shape (C,)) right, and each channel its own slope?"""
+    x, g = _grid(shape=(2, 5, 3), seed=10), np.random.default_rng(11).normal(size=(2, 5, 3))
+    alpha = np.array([0.1, 0.5, 2.0])
+    y = A.prelu(x, alpha)
+    np.testing.assert_allclose(y, np.where(x > 0, x, x * alpha[None, None, :]))
+    dx, dalpha = A.prelu_backward(x, alpha, g)
+    assert dalpha.shape == (3,)
+    numeric = gc.numerical_grad(lambda a: np.sum(A.prelu(x, a) * g), alpha)
+    assert gc.rel_error(dalpha, numeric) < 1e-8
+    assert gc.rel_error(dx, gc.numerical_vjp(lambda z: A.prelu(z, alpha), x, g)) < 1e-8
+
+
+def test_prelu_rejects_alpha_that_does_not_fit_the_channels():
+    """Is a per-channel α whose length differs from x's last axis a ValueError?"""
+    with pytest.raises(ValueError, match="last axis"):
+        A.prelu(np.zeros((2, 3)), np.ones(4))
+    with pytest.raises(ValueError, match="shape"):
+        A.prelu(np.zeros((2, 3)), np.ones((2, 3)))
+
+
+def test_rrelu_is_deterministic_for_a_seed():
+    """Same seed: same output and matching gradient; different seed: different slopes."""
+    x = -np.abs(_grid(shape=(4, 5), seed=12))
+    a = A.rrelu(x, training=True, rng=42)
+    np.testing.assert_array_equal(a, A.rrelu(x, training=True, rng=42))
+    assert not np.array_equal(a, A.rrelu(x, training=True, rng=43))
+    slopes = a / x
+    np.testing.assert_allclose(A.rrelu_grad(x, training=True, rng=42), slopes)
+    assert np.all((slopes >= 1 / 8) & (slopes <= 1 / 3))
+    assert np.unique(slopes).size == slopes.size
+
+
+def test_rrelu_uses_the_mean_slope_in_evaluation():
+    """In evaluation, is every negative input scaled by (lower + upper)/2, whatever the rng?"""
+    x = np.array([-4.0, -1.0, 0.0, 2.0])
+    expected = np.array([-4.0 * 0.3, -0.3, 0.0, 2.0])
+    np.testing.assert_allclose(A.rrelu(x, 0.2, 0.4, training=False, rng=1), expected)
+    np.testing.assert_allclose(A.rrelu(x, 0.2, 0.4, training=False, rng=2), expected)
+    np.testing.assert_allclose(A.rrelu_grad(x, 0.2, 0.4), [0.3, 0.3, 0.3, 1.0])
+
+
+def test_rrelu_rejects_inverted_bounds():
+    """Is lower > upper (or a negative bound) a ValueError?"""
+    with pytest.raises(ValueError, match="lower"):
+        A.rrelu([1.0], lower=0.5, upper=0.1)
+
+
+def test_maxout_takes_the_max_of_consecutive_groups():
+    """For x of shape (N, k·m), is maxout the max over each group of k consecutive entries?"""
+    x = np.random.default_rng(13).normal(size=(4, 12))
+    for k in (1, 2, 3, 4):
+        expected = np.array([[row[j * k:(j + 1) * k].max() for j in range(12 // k)]
+                             for row in x])
+        np.testing.assert_array_equal(A.maxout(x, k), expected)
+
+
+def test_maxout_backward_routes_the_gradient_to_the_winner():
+    """Does the gradient go only to each group's arg-max, matching a numerical VJP?"""
+    x = np.array([[1.0, 5.0, 2.0, -3.0, 0.5, 0.4]])
+    dx = A.maxout_backward(x, [[10.0, 20.0]], k=3)
+    np.testing.assert_array_equal(dx, [[0.0, 10.0, 0.0, 0.0, 20.0, 0.0]])
+    x3 = np.random.default_rng(14).normal(size=(2, 3, 8))
+    g = np.random.default_rng(15).normal(size=(2, 3, 4))
+    numeric = gc.numerical_vjp(lambda z: A.maxout(z, 2), x3, g)
+    assert gc.rel_error(A.maxout_backward(x3, g, 2), numeric) < 1e-8
+
+
+@pytest.mark.parametrize("k", [0, -1, 2.5, True, 5])
+def test_maxout_rejects_a_bad_number_of_pieces(k):
+    """Is a k that is not a positive divisor of the last axis a ValueError?"""
+    with pytest.raises(ValueError, match="k"):
+        A.maxout(np.zeros((2, 6)), k)
+
+
+@pytest.mark.parametrize("axis", [0, 1, 2, -1])
+def test_softmax_backward_matches_a_numerical_vjp_on_any_axis(axis):
+    """Is softmax_backward (and log_softmax_backward) the exact VJP along any axis of a 3-d array?"""
+    x = np.random.default_rng(16).normal(size=(2, 3, 4))
+    g = np.random.default_rng(17).normal(size=x.shape)
+    for f, back in ((A.softmax, A.softmax_backward), (A.log_softmax, A.log_softmax_backward)):
+        numeric = gc.numerical_vjp(lambda z: f(z, axis=axis), x, g)
+        assert gc.rel_error(back(x, g, axis=axis), numeric) < 1e-7
+
+
+def test_softmax_over_the_batch_axis_is_not_per_example():
+    """Seed 000's axis=0 bug: for a batch (N, K), do only axis=-1 rows sum to 1?"""
+    logits = np.array([[1.0, 2.0, 3.0], [1.0, 1.0, 1.0]])
+    np.testing.assert_allclose(A.softmax(logits).sum(axis=1), 1.0)
+    assert not np.allclose(A.softmax(logits, axis=0).sum(axis=1), 1.0)
+
+
+def test_softmax_rejects_an_axis_out_of_range():
+    """Is an axis beyond the array's dimensions a ValueError naming the axis?"""
+    with pytest.raises(ValueError, match="axis 2"):
+        A.softmax(np.zeros((2, 3)), axis=2)
+
+
+# --------------------------------------------------------------------------------------------
+# registry and table properties
+# --------------------------------------------------------------------------------------------
+REQUIRED = {"identity", "sigmoid", "tanh", "relu", "leaky_relu", "prelu", "rrelu", "elu", "selu",
+            "gelu", "gelu_tanh", "swish", "mish", "softplus", "telu", "shifted_tanh", "softmax",
+            "log_softmax", "maxout"}
+
+
+def test_registry_holds_every_course_activation_sorted():
+    """Does names() list every activation the course covers, sorted, each get()-able by name?"""
+    assert REQUIRED <= set(A.names())
+    assert A.names() == sorted(A.names())
+    for n in A.names():
+        assert A.get(n).name == n and A.get(A.get(n)) is A.get(n)
+
+
+def test_unknown_name_raises_value_error_listing_valid_names():
+    """Does get('foo') raise ValueError that names 'foo' and lists every valid name?"""
+    with pytest.raises(ValueError, match="unknown activation 'foo'") as info:
+        A.get("foo")
+    for n in A.names():
+        assert n in str(info.value)
+
+
+@pytest.mark.parametrize("name", MIXING)
+def test_mixing_activations_have_no_elementwise_grad(name):
+    """Do softmax, log-softmax and maxout refuse grad() with a TypeError pointing to backward?"""
+    act = A.get(name)
+    assert not act.elementwise
+    with pytest.raises(TypeError, match="backward"):
+        act.grad(np.zeros((2, 4)))
+
+
+def test_registry_parameters_default_and_can_be_overridden():
+    """Does act(x) use the registered defaults and act(x, alpha=…) override them?"""
+    act, x = A.get("leaky_relu"), np.array([-2.0, 3.0])
+    np.testing.assert_allclose(act(x), [-0.02, 3.0])
+    np.testing.assert_allclose(act.forward(x, alpha=0.5), [-1.0, 3.0])
+    np.testing.assert_allclose(act.backward(x, np.ones(2), alpha=0.5), [0.5, 1.0])
+    with pytest.raises(TypeError):
+        act(x, slope=0.5)
+
+
+@pytest.mark.parametrize("name", ELEMENTWISE)
+def test_saturation_property_matches_the_derivative_in_the_tails(name):
+    """Is `saturates` ('both'/'left'/'right'/'none') where |f'| < 1e-3 at x = ∓50?"""
+    act = A.get(name)
+    d_left, d_right = np.abs(act.grad(np.array([-50.0, 50.0]), **_params_for(name)))
+    observed = {(True, True): "both", (True, False): "left",
+                (False, True): "right", (False, False): "none"}[(d_left < 1e-3, d_right < 1e-3)]
+    assert act.saturates == observed
+
+
+@pytest.mark.parametrize("name", ELEMENTWISE)
+def test_monotonic_property_matches_the_sign_of_the_derivative(name):
+    """Is `monotonic` true exactly when f' ≥ 0 on [−8, 8]?"""
+    act = A.get(name)
+    d = act.grad(np.linspace(-8, 8, 16001))
+    assert act.monotonic == bool(np.all(d >= 0))
+
+
+@pytest.mark.parametrize("name", ELEMENTWISE)
+def test_smooth_property_matches_continuity_of_the_derivative(name):
+    """Is `smooth` true exactly when f' has no jump (> 1e-3) across 0 (where every kink sits)?"""
+    act = A.get(name)
+    d = act.grad(np.array([-1e-9, 1e-9]), **({"training": False} if name == "rrelu" else {}))
+    assert act.smooth == bool(abs(d[1] - d[0]) < 1e-3)
+
+
+@pytest.mark.parametrize("name", ELEMENTWISE)
+def test_zero_centred_property_matches_the_mean_output(name):
+    """Is `zero_centred` true exactly when the mean output on N(0, 1) inputs is within 0.2 of 0?"""
+    act = A.get(name)
+    z = np.random.default_rng(18).standard_normal(100_000)
+    assert act.zero_centred == bool(abs(act(z).mean()) < 0.2)
+
+
+@pytest.mark.parametrize("name", ["sigmoid", "tanh", "shifted_tanh", "relu", "softplus", "elu",
+                                  "selu", "gelu", "swish", "mish", "telu"])
+def test_output_range_lower_bound_is_what_the_table_says(name):
+    """Is the lower end printed in output_range the function's infimum on a fine grid?"""
+    act = A.get(name)
+    y = act(np.linspace(-40, 10, 500_001))
+    low = act.output_range.split(",")[0].strip("([ ≈")
+    bound = {"-1": -1.0, "0": 0.0, "-α": -1.0, "-λα": -A.SELU_SCALE * A.SELU_ALPHA}.get(low)
+    if bound is None:
+        bound = float(low)
+    assert y.min() == pytest.approx(bound, abs=1e-3)
+    assert act.reference, "every activation in the table cites a source"
