@@ -1,0 +1,1181 @@
+"""A small multilayer perceptron in numpy: layers, losses, optimisers, a trainer, diagnostics.
+
+The book uses this module to reproduce the seed's MNIST experiment (an MLP 784-128-64-10 trained
+with Adam, batch 32, validation split 0.2) without a deep-learning framework, and to look inside
+the network while it trains: pre-activations, activations, gradient norms, dead units.
+
+Conventions
+-----------
+* Inputs are 2-D batches ``x: (N, D)``; rows are samples.  Every layer has
+  ``forward(x, training=True) -> (N, D_out)`` and ``backward(grad_out) -> (N, D_in)``, and
+  ``params()`` / ``grads()`` returning lists of arrays that optimisers update **in place**.
+* Layers keep ``float32`` unless built with ``dtype=np.float64`` (the gradient checks do that).
+* No activation formula is written here: :class:`ActivationLayer`, :class:`PReLU` and the losses
+  call :mod:`actlab.activations`, where each formula lives once.
+
+Introduced in the book in ``book/01_nonlinearity.md`` (layers, :func:`mlp`) and used for the
+experiments of chapters 2-5.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import namedtuple
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Sequence
+
+import numpy as np
+
+__all__ = [
+    "glorot",
+    "he",
+    "lecun",
+    "INITIALISERS",
+    "DEFAULT_INIT",
+    "SATURATION_THRESHOLD",
+    "Layer",
+    "Dense",
+    "ActivationLayer",
+    "PReLU",
+    "BatchNorm",
+    "Sequential",
+    "mlp",
+    "SoftmaxCrossEntropy",
+    "SGD",
+    "Adam",
+    "History",
+    "Evaluation",
+    "train",
+    "evaluate",
+    "layer_diagnostics",
+]
+
+# |f'(z)| below this counts as saturated: the unit passes back less than 0.1 % of the gradient
+# it receives.  A unit saturated on *every* sample of a batch is counted as dead.
+SATURATION_THRESHOLD = 1e-3
+
+
+def _activations():
+    # Imported lazily so that ``import actlab.nn`` never fails on an import cycle.
+    from actlab import activations
+
+    return activations
+
+
+def _as_rng(rng) -> np.random.Generator:
+    return rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+
+
+def _check_dtype(dtype) -> np.dtype:
+    dtype = np.dtype(dtype)
+    if dtype not in (np.float32, np.float64):
+        raise ValueError(f"dtype must be float32 or float64, got {dtype}")
+    return dtype
+
+
+# --------------------------------------------------------------------------------------------
+# Initialisers
+# --------------------------------------------------------------------------------------------
+
+
+def _check_fans(n_in, n_out):
+    for label, n in (("n_in", n_in), ("n_out", n_out)):
+        if not isinstance(n, (int, np.integer)) or n < 1:
+            raise ValueError(f"{label} must be a positive integer, got {n!r}")
+
+
+def glorot(n_in: int, n_out: int, rng=None, dtype=np.float32, distribution: str = "uniform"):
+    """Glorot/Xavier initialisation, variance ``2 / (n_in + n_out)`` (Glorot & Bengio, 2010).
+
+    Keeps the variance of activations and of back-propagated gradients roughly constant for
+    activations that are linear around 0 (tanh, sigmoid, softmax outputs).
+
+    Returns a weight matrix of shape ``(n_in, n_out)`` and the given dtype.
+    ``distribution='uniform'`` draws from U(-l, l) with ``l = sqrt(6 / (n_in + n_out))``
+    (the Keras default); ``'normal'`` draws from N(0, 2 / (n_in + n_out)).
+    """
+    _check_fans(n_in, n_out)
+    rng = _as_rng(rng)
+    if distribution == "uniform":
+        limit = math.sqrt(6.0 / (n_in + n_out))
+        w = rng.uniform(-limit, limit, size=(n_in, n_out))
+    elif distribution == "normal":
+        w = rng.normal(0.0, math.sqrt(2.0 / (n_in + n_out)), size=(n_in, n_out))
+    else:
+        raise ValueError(f"distribution must be 'uniform' or 'normal', got {distribution!r}")
+    return w.astype(_check_dtype(dtype))
+
+
+def he(n_in: int, n_out: int, rng=None, dtype=np.float32, distribution: str = "normal"):
+    """He/Kaiming initialisation, variance ``2 / n_in`` (He et al., 2015).
+
+    ReLU zeroes half of its inputs on average, halving the signal's second moment; the factor 2
+    puts it back, so activations neither vanish nor explode with depth.
+
+    Returns ``(n_in, n_out)`` weights: N(0, 2/n_in) by default, or U(-l, l) with
+    ``l = sqrt(6 / n_in)`` for ``distribution='uniform'``.
+    """
+    _check_fans(n_in, n_out)
+    rng = _as_rng(rng)
+    if distribution == "normal":
+        w = rng.normal(0.0, math.sqrt(2.0 / n_in), size=(n_in, n_out))
+    elif distribution == "uniform":
+        limit = math.sqrt(6.0 / n_in)
+        w = rng.uniform(-limit, limit, size=(n_in, n_out))
+    else:
+        raise ValueError(f"distribution must be 'uniform' or 'normal', got {distribution!r}")
+    return w.astype(_check_dtype(dtype))
+
+
+def lecun(n_in: int, n_out: int, rng=None, dtype=np.float32, distribution: str = "normal"):
+    """LeCun initialisation, variance ``1 / n_in`` (LeCun et al., 1998).
+
+    The initialisation SELU's self-normalising property is derived for.
+    Returns ``(n_in, n_out)`` weights: N(0, 1/n_in) or U(-l, l) with ``l = sqrt(3 / n_in)``.
+    """
+    _check_fans(n_in, n_out)
+    rng = _as_rng(rng)
+    if distribution == "normal":
+        w = rng.normal(0.0, math.sqrt(1.0 / n_in), size=(n_in, n_out))
+    elif distribution == "uniform":
+        limit = math.sqrt(3.0 / n_in)
+        w = rng.uniform(-limit, limit, size=(n_in, n_out))
+    else:
+        raise ValueError(f"distribution must be 'uniform' or 'normal', got {distribution!r}")
+    return w.astype(_check_dtype(dtype))
+
+
+INITIALISERS: dict[str, Callable] = {"glorot": glorot, "xavier": glorot, "he": he, "lecun": lecun}
+
+# Which initialiser mlp() picks for a hidden activation when init=None.  Activations that are
+# zero (or nearly) on half the line get He; SELU gets the LeCun init its analysis assumes;
+# everything else (symmetric, saturating, or unknown) gets Glorot, the Keras default.
+DEFAULT_INIT: dict[str, str] = {
+    **dict.fromkeys(
+        ["relu", "leaky_relu", "prelu", "rrelu", "elu", "gelu", "gelu_tanh", "swish", "mish",
+         "softplus", "telu", "maxout"],
+        "he",
+    ),
+    "selu": "lecun",
+}
+
+
+def _resolve_init(init) -> Callable:
+    if callable(init):
+        return init
+    try:
+        return INITIALISERS[init]
+    except (KeyError, TypeError):
+        raise ValueError(
+            f"unknown initialiser {init!r}; valid names: {', '.join(sorted(INITIALISERS))}"
+        ) from None
+
+
+# --------------------------------------------------------------------------------------------
+# Layers
+# --------------------------------------------------------------------------------------------
+
+
+class Layer:
+    """Base class: a layer without parameters that passes its input through unchanged."""
+
+    #: names of the parameter attributes, and of their gradients, in matching order
+    param_names: tuple[str, ...] = ()
+    grad_names: tuple[str, ...] = ()
+
+    def forward(self, x, training: bool = True):
+        return x
+
+    def backward(self, grad_out, need_input_grad: bool = True):
+        return grad_out
+
+    def params(self) -> list[np.ndarray]:
+        return [getattr(self, n) for n in self.param_names]
+
+    def grads(self) -> list[np.ndarray]:
+        return [getattr(self, n) for n in self.grad_names]
+
+    def n_params(self) -> int:
+        return sum(p.size for p in self.params())
+
+    def __call__(self, x, training: bool = False):
+        return self.forward(x, training=training)
+
+    def _require_forward(self, cached):
+        if cached is None:
+            raise RuntimeError(f"{type(self).__name__}.backward called before forward")
+
+
+class Dense(Layer):
+    """Fully connected layer ``out = x @ W + b``.
+
+    Parameters
+    ----------
+    n_in, n_out : int
+        Input and output widths; ``W`` has shape ``(n_in, n_out)``, ``b`` shape ``(n_out,)``.
+    init : str or callable
+        ``'he'`` (default), ``'glorot'``, ``'lecun'`` or a function
+        ``f(n_in, n_out, rng, dtype) -> (n_in, n_out)``.
+    rng : numpy Generator or int seed
+    dtype : float32 (default) or float64
+    bias : float
+        Initial value of every bias (0 by default; the book sets a large negative bias to show
+        how a ReLU unit dies).
+
+    ``forward`` takes ``x: (N, n_in)`` and returns ``(N, n_out)``; ``backward`` fills ``dW`` and
+    ``db`` and returns ``dx: (N, n_in)``.
+    """
+
+    param_names = ("W", "b")
+    grad_names = ("dW", "db")
+
+    def __init__(self, n_in: int, n_out: int, init="he", rng=None, dtype=np.float32,
+                 bias: float = 0.0):
+        _check_fans(n_in, n_out)
+        self.n_in, self.n_out = int(n_in), int(n_out)
+        self.dtype = _check_dtype(dtype)
+        self.init_name = init if isinstance(init, str) else getattr(init, "__name__", "custom")
+        W = np.asarray(_resolve_init(init)(self.n_in, self.n_out, rng=_as_rng(rng),
+                                           dtype=self.dtype))
+        if W.shape != (self.n_in, self.n_out):
+            raise ValueError(f"initialiser returned shape {W.shape}, expected "
+                             f"{(self.n_in, self.n_out)}")
+        self.W = W.astype(self.dtype, copy=False)
+        self.b = np.full(self.n_out, bias, dtype=self.dtype)
+        self.dW = np.zeros_like(self.W)
+        self.db = np.zeros_like(self.b)
+        self.x = None
+        # Output buffers reused between training steps (see Sequential.reuse_buffers).
+        self.reuse_buffers = False
+        self._out: dict[int, np.ndarray] = {}
+        self._dx: dict[int, np.ndarray] = {}
+
+    def forward(self, x, training: bool = True):
+        if not isinstance(x, np.ndarray) or x.dtype != self.dtype:
+            x = np.asarray(x, dtype=self.dtype)
+        if x.ndim != 2 or x.shape[1] != self.n_in:
+            raise ValueError(f"Dense({self.n_in}, {self.n_out}) expects input of shape "
+                             f"(N, {self.n_in}), got {x.shape}")
+        self.x = x
+        if self.reuse_buffers:
+            out = self._out.get(x.shape[0])
+            if out is None:
+                out = self._out[x.shape[0]] = np.empty((x.shape[0], self.n_out), self.dtype)
+            np.matmul(x, self.W, out=out)
+        else:
+            out = x @ self.W
+        out += self.b
+        return out
+
+    def backward(self, grad_out, need_input_grad: bool = True):
+        self._require_forward(self.x)
+        np.matmul(self.x.T, grad_out, out=self.dW)
+        np.add.reduce(grad_out, axis=0, out=self.db)
+        if not need_input_grad:
+            # The first layer's input is the data: nobody needs its gradient, and skipping it
+            # saves the largest matrix product of the backward pass.
+            return None
+        if self.reuse_buffers:
+            dx = self._dx.get(grad_out.shape[0])
+            if dx is None:
+                dx = self._dx[grad_out.shape[0]] = np.empty((grad_out.shape[0], self.n_in),
+                                                            self.dtype)
+            return np.matmul(grad_out, self.W.T, out=dx)
+        return grad_out @ self.W.T
+
+    def __repr__(self):
+        return f"Dense({self.n_in}, {self.n_out}, init={self.init_name!r}, dtype={self.dtype})"
+
+
+class ActivationLayer(Layer):
+    """Applies a registry activation: ``a = f(z)``.
+
+    ``name`` is any of ``actlab.activations.names()``; ``params`` are passed to the activation
+    (e.g. ``alpha=0.1`` for leaky ReLU, ``k=2`` for maxout, ``beta=1.5`` for swish).
+
+    After ``forward`` the layer keeps ``z`` (its input, the pre-activations, shape ``(N, D)``) and
+    ``a`` (its output) for inspection: ``(layer.a == 0).mean()`` is the sparsity of a ReLU layer.
+
+    RReLU draws its random slopes only when ``training=True``.  The draws come from ``self.rng``
+    (seeded by ``seed``); the seed of the last draw is kept in ``noise_seed`` so that backward
+    reuses the very slopes of the forward pass.
+    """
+
+    def __init__(self, name, seed=None, **params):
+        acts = _activations()
+        self.activation = acts.get(name)
+        self.name = self.activation.name
+        self.options = {**self.activation.defaults, **params}
+        self._takes_training = "training" in self.options
+        self._takes_rng = "rng" in self.options
+        self.rng = np.random.default_rng(seed)
+        self.noise_seed = None
+        self.z = None
+        self.a = None
+        self._call_params = dict(self.options)
+
+    def _kwargs(self, training: bool, fresh_noise: bool):
+        kw = self._call_params
+        if self._takes_training:
+            kw["training"] = training
+        if self._takes_rng:
+            if fresh_noise:
+                self.noise_seed = int(self.rng.integers(2**63 - 1))
+            kw["rng"] = self.noise_seed
+        return kw
+
+    def forward(self, z, training: bool = True):
+        z = np.asarray(z)
+        self.z = z
+        a = self.activation.forward(z, **self._kwargs(training, fresh_noise=training))
+        self.a = a if a.dtype == z.dtype else a.astype(z.dtype)
+        self._training = training
+        return self.a
+
+    def backward(self, grad_out, need_input_grad: bool = True):
+        self._require_forward(self.z)
+        g = self.activation.backward(self.z, grad_out,
+                                     **self._kwargs(self._training, fresh_noise=False))
+        return g if g.dtype == self.z.dtype else g.astype(self.z.dtype)
+
+    def local_derivative(self, z=None):
+        """Elementwise |f'(z)| at the cached (or given) pre-activations, evaluation mode.
+
+        Returns an array of ``z``'s shape, or ``None`` for activations that are not elementwise
+        (softmax, log_softmax, maxout), where a per-unit derivative is not defined.
+        """
+        z = self.z if z is None else np.asarray(z)
+        self._require_forward(z)
+        if not self.activation.elementwise:
+            return None
+        kw = self._kwargs(False, fresh_noise=False)
+        return np.abs(self.activation.backward(z, np.ones_like(z), **kw))
+
+    def __repr__(self):
+        extra = {k: v for k, v in self.options.items()
+                 if k not in ("training", "rng") and self.activation.defaults.get(k, None) != v}
+        args = "".join(f", {k}={v!r}" for k, v in extra.items())
+        return f"ActivationLayer({self.name!r}{args})"
+
+
+class PReLU(Layer):
+    """Parametric ReLU with a learnable negative slope (He et al., 2015).
+
+    ``n_units`` gives one α per unit (shape ``(n_units,)``); ``n_units=None`` shares a single α
+    (a 0-d array) across the layer.  ``alpha`` is the initial slope (0.25 as in the paper).
+    Keeps ``z`` and ``a`` like :class:`ActivationLayer`; ``dalpha`` holds α's gradient.
+    """
+
+    name = "prelu"
+    param_names = ("alpha",)
+    grad_names = ("dalpha",)
+
+    def __init__(self, n_units: int | None = None, alpha: float = 0.25, dtype=np.float32):
+        if n_units is not None and (not isinstance(n_units, (int, np.integer)) or n_units < 1):
+            raise ValueError(f"n_units must be a positive integer or None, got {n_units!r}")
+        self.n_units = n_units
+        self.dtype = _check_dtype(dtype)
+        shape = () if n_units is None else (int(n_units),)
+        self.alpha = np.full(shape, alpha, dtype=self.dtype)
+        self.dalpha = np.zeros_like(self.alpha)
+        acts = _activations()
+        self._forward, self._backward = acts.prelu, acts.prelu_backward
+        self.z = None
+        self.a = None
+
+    def _alpha_arg(self):
+        return self.alpha[()] if self.alpha.ndim == 0 else self.alpha
+
+    def forward(self, z, training: bool = True):
+        z = np.asarray(z)
+        if self.n_units is not None and (z.ndim != 2 or z.shape[1] != self.n_units):
+            raise ValueError(f"PReLU({self.n_units}) expects input of shape (N, {self.n_units}),"
+                             f" got {z.shape}")
+        self.z = z
+        a = self._forward(z, self._alpha_arg())
+        self.a = a if a.dtype == z.dtype else a.astype(z.dtype)
+        return self.a
+
+    def backward(self, grad_out, need_input_grad: bool = True):
+        self._require_forward(self.z)
+        dx, dalpha = self._backward(self.z, self._alpha_arg(), grad_out)
+        self.dalpha[...] = dalpha
+        return dx if dx.dtype == self.z.dtype else dx.astype(self.z.dtype)
+
+    def local_derivative(self, z=None):
+        """Elementwise |f'(z)|: 1 for z > 0 and |α| otherwise; shape of ``z``."""
+        z = self.z if z is None else np.asarray(z)
+        self._require_forward(z)
+        return np.abs(self._backward(z, self._alpha_arg(), np.ones_like(z))[0])
+
+    def __repr__(self):
+        return f"PReLU({self.n_units})"
+
+
+class BatchNorm(Layer):
+    """Batch normalisation over the batch axis (Ioffe & Szegedy, 2015).
+
+    Training: ``y = γ · (x − μ_B) / sqrt(σ²_B + eps) + β`` with the batch mean and (biased)
+    variance; the running statistics move by ``running = (1 − momentum)·running +
+    momentum·batch`` (PyTorch's convention; the running variance uses the unbiased estimate).
+    Evaluation (``training=False``) uses the running statistics.
+
+    ``x: (N, n_units)`` -> ``(N, n_units)``; parameters ``gamma``, ``beta`` of shape
+    ``(n_units,)``.  A training batch of one row normalises to β and leaves the running variance
+    unchanged in expectation (its variance estimate is 0 with weight ``momentum``).
+    """
+
+    param_names = ("gamma", "beta")
+    grad_names = ("dgamma", "dbeta")
+
+    def __init__(self, n_units: int, momentum: float = 0.1, eps: float = 1e-5,
+                 dtype=np.float32):
+        if not isinstance(n_units, (int, np.integer)) or n_units < 1:
+            raise ValueError(f"n_units must be a positive integer, got {n_units!r}")
+        if not 0.0 <= momentum <= 1.0:
+            raise ValueError(f"momentum must be in [0, 1], got {momentum}")
+        if eps <= 0:
+            raise ValueError(f"eps must be positive, got {eps}")
+        self.n_units, self.momentum, self.eps = int(n_units), float(momentum), float(eps)
+        self.dtype = _check_dtype(dtype)
+        self.gamma = np.ones(self.n_units, self.dtype)
+        self.beta = np.zeros(self.n_units, self.dtype)
+        self.dgamma = np.zeros_like(self.gamma)
+        self.dbeta = np.zeros_like(self.beta)
+        self.running_mean = np.zeros(self.n_units, self.dtype)
+        self.running_var = np.ones(self.n_units, self.dtype)
+        self.xhat = None
+
+    def forward(self, x, training: bool = True):
+        x = np.asarray(x)
+        if x.ndim != 2 or x.shape[1] != self.n_units:
+            raise ValueError(f"BatchNorm({self.n_units}) expects input of shape "
+                             f"(N, {self.n_units}), got {x.shape}")
+        if training:
+            n = x.shape[0]
+            mean = x.mean(axis=0)
+            xc = x - mean
+            var = np.einsum("ij,ij->j", xc, xc) / n
+            self.inv_std = (1.0 / np.sqrt(var + self.eps)).astype(x.dtype, copy=False)
+            m = self.momentum
+            self.running_mean *= 1.0 - m
+            self.running_mean += m * mean
+            self.running_var *= 1.0 - m
+            self.running_var += m * var * (n / max(n - 1, 1))
+        else:
+            xc = x - self.running_mean
+            self.inv_std = (1.0 / np.sqrt(self.running_var + self.eps)).astype(x.dtype,
+                                                                              copy=False)
+        self._training = training
+        xhat = xc
+        xhat *= self.inv_std
+        self.xhat = xhat
+        return xhat * self.gamma + self.beta
+
+    def backward(self, grad_out, need_input_grad: bool = True):
+        self._require_forward(self.xhat)
+        xhat = self.xhat
+        np.einsum("ij,ij->j", grad_out, xhat, out=self.dgamma)
+        np.add.reduce(grad_out, axis=0, out=self.dbeta)
+        scale = self.gamma * self.inv_std
+        if not self._training:
+            return grad_out * scale
+        # The batch statistics depend on every row, hence the two correction terms: the
+        # gradient is projected off the mean and off the normalised input.
+        n = grad_out.shape[0]
+        dx = grad_out - self.dbeta / n
+        dx -= xhat * (self.dgamma / n)
+        dx *= scale
+        return dx
+
+    def __repr__(self):
+        return f"BatchNorm({self.n_units})"
+
+
+class Sequential(Layer):
+    """A stack of layers applied in order.
+
+    ``layers`` is a plain list (``model.layers[0].W`` is the first weight matrix).  The
+    parameters of all layers are stored as views into one flat array, and their gradients into
+    another, so that an optimiser can update every parameter with a handful of vectorised
+    operations (see :meth:`flat_params`).  Replacing a parameter array (``layer.W = ...``) is
+    allowed: the model then simply stops offering the flat view.
+    """
+
+    def __init__(self, layers: Iterable[Layer]):
+        self.layers = list(layers)
+        for i, layer in enumerate(self.layers):
+            if not (hasattr(layer, "forward") and hasattr(layer, "backward")):
+                raise TypeError(f"layer {i} ({layer!r}) has no forward/backward")
+        self._flat = self._pack()
+
+    def _pack(self):
+        owners = [(layer, p, g) for layer in self.layers
+                  for p, g in zip(getattr(layer, "param_names", ()),
+                                  getattr(layer, "grad_names", ()))]
+        if not owners:
+            return None
+        dtypes = {getattr(layer, p).dtype for layer, p, _ in owners}
+        if len(dtypes) != 1:
+            return None
+        dtype = dtypes.pop()
+        total = sum(getattr(layer, p).size for layer, p, _ in owners)
+        flat_p, flat_g = np.empty(total, dtype), np.zeros(total, dtype)
+        views = []
+        offset = 0
+        for layer, p, g in owners:
+            value = getattr(layer, p)
+            n = value.size
+            pv = flat_p[offset:offset + n].reshape(value.shape)
+            gv = flat_g[offset:offset + n].reshape(value.shape)
+            pv[...] = value
+            setattr(layer, p, pv)
+            setattr(layer, g, gv)
+            views.append((layer, p, g, pv, gv))
+            offset += n
+        return flat_p, flat_g, views
+
+    def flat_params(self):
+        """``(params, grads)``: two 1-D arrays that every parameter and gradient are views of.
+
+        Returns ``None`` if the layers mix dtypes or a parameter array has been replaced since
+        the model was built.
+        """
+        if self._flat is None:
+            return None
+        flat_p, flat_g, views = self._flat
+        for layer, p, g, pv, gv in views:
+            if getattr(layer, p) is not pv or getattr(layer, g) is not gv:
+                return None
+        return flat_p, flat_g
+
+    @property
+    def dtype(self):
+        for p in self.params():
+            return p.dtype
+        return np.dtype(np.float32)
+
+    @property
+    def reuse_buffers(self) -> bool:
+        """When True, layers write their outputs into preallocated per-batch-size buffers.
+
+        The trainer switches it on for the duration of training: it saves an allocation per
+        operation at small batch sizes, but an output returned by ``forward`` is then
+        overwritten by the next ``forward`` of the same batch size.
+        """
+        return any(getattr(layer, "reuse_buffers", False) for layer in self.layers)
+
+    @reuse_buffers.setter
+    def reuse_buffers(self, value: bool):
+        for layer in self.layers:
+            if hasattr(layer, "reuse_buffers"):
+                layer.reuse_buffers = bool(value)
+
+    def forward(self, x, training: bool = True):
+        """``x: (N, D_in)`` -> output of the last layer, ``(N, D_out)``."""
+        for layer in self.layers:
+            x = layer.forward(x, training)
+        return x
+
+    def backward(self, grad_out, need_input_grad: bool = True):
+        """Back-propagates ``grad_out`` (∂loss/∂output), filling every layer's gradients.
+
+        Returns ∂loss/∂input ``(N, D_in)``, or ``None`` when ``need_input_grad=False``.
+        """
+        layers = self.layers
+        for layer in layers[:0:-1]:
+            grad_out = layer.backward(grad_out)
+        if layers:
+            grad_out = layers[0].backward(grad_out, need_input_grad)
+        return grad_out
+
+    def params(self):
+        return [p for layer in self.layers for p in layer.params()]
+
+    def grads(self):
+        return [g for layer in self.layers for g in layer.grads()]
+
+    def predict(self, x):
+        """Class labels ``(N,)`` int64: the arg-max of the output, or ``output > 0.5`` for a
+        single sigmoid unit and ``> 0`` for a single logit."""
+        out = self.forward(x, training=False)
+        return _labels_from_output(out, self.layers[-1] if self.layers else None)
+
+    def summary(self) -> str:
+        """A table of layers, output widths and parameter counts."""
+        rows = [("#", "layer", "parameters")]
+        for i, layer in enumerate(self.layers):
+            rows.append((str(i), repr(layer), str(layer.n_params())))
+        rows.append(("", "total", str(self.n_params())))
+        w = [max(len(r[c]) for r in rows) for c in range(3)]
+        return "\n".join(f"{a:>{w[0]}}  {b:<{w[1]}}  {c:>{w[2]}}" for a, b, c in rows)
+
+    def __repr__(self):
+        inner = ",\n  ".join(repr(layer) for layer in self.layers)
+        return f"Sequential([\n  {inner}\n])"
+
+    def __len__(self):
+        return len(self.layers)
+
+    def __getitem__(self, i):
+        return self.layers[i]
+
+
+def _labels_from_output(out, last_layer):
+    if out.ndim == 2 and out.shape[1] > 1:
+        return out.argmax(axis=1)
+    out = out.reshape(len(out))
+    threshold = 0.5 if getattr(last_layer, "name", None) == "sigmoid" else 0.0
+    return (out > threshold).astype(np.int64)
+
+
+def _parse_activation(spec):
+    """``'relu'`` | ``('leaky_relu', {'alpha': 0.1})`` | Activation -> (spec, params dict)."""
+    if isinstance(spec, str):
+        return spec, {}
+    if isinstance(spec, tuple) and len(spec) == 2 and isinstance(spec[0], str) \
+            and isinstance(spec[1], dict):
+        return spec[0], dict(spec[1])
+    if isinstance(getattr(spec, "name", None), str) and hasattr(spec, "backward"):
+        return spec, {}  # an Activation object, e.g. a learner's own
+    raise TypeError(f"an activation is a registry name, an Activation or (name, params); "
+                    f"got {spec!r}")
+
+
+def mlp(widths: Sequence[int], activation="relu", output: str | None = None, init=None,
+        seed=0, batchnorm: str | None = None, dtype=np.float32) -> Sequential:
+    """Builds a multilayer perceptron.
+
+    Parameters
+    ----------
+    widths : sequence of int
+        ``[n_inputs, hidden_1, ..., hidden_k, n_outputs]``, e.g. ``[784, 128, 64, 10]``.
+    activation : str, (name, params) or a list of them
+        Activation of the hidden layers: one spec for all, or one per hidden layer (the book's
+        "mixed activations" exercise).  ``'prelu'`` builds a :class:`PReLU` layer with one
+        learnable α per unit; ``'maxout'`` (``k=2`` unless given) makes the preceding Dense
+        layer ``k`` times wider, so the layer still outputs ``widths[i]`` units.
+    output : str or None
+        Activation after the last Dense layer; ``None`` leaves logits (what
+        :class:`SoftmaxCrossEntropy` expects).  ``'softmax'`` is accepted: the trainer then
+        feeds the logits before it to the loss.
+    init : str, callable or None
+        Initialiser for every Dense layer; ``None`` picks per hidden layer from
+        :data:`DEFAULT_INIT` (He for the ReLU family, LeCun for SELU, Glorot otherwise) and
+        Glorot for the output layer.
+    seed : int
+        Seeds all initial weights: the same seed builds the same network.
+    batchnorm : None, 'before' or 'after'
+        Insert :class:`BatchNorm` in every hidden layer before or after its activation.
+    dtype : float32 (default) or float64
+    """
+    widths = list(widths)
+    if len(widths) < 2 or not all(isinstance(w, (int, np.integer)) and w >= 1 for w in widths):
+        raise ValueError(f"widths must be at least two positive integers, got {widths!r}")
+    if batchnorm not in (None, "before", "after"):
+        raise ValueError(f"batchnorm must be None, 'before' or 'after', got {batchnorm!r}")
+    n_hidden = len(widths) - 2
+    if isinstance(activation, list):
+        if len(activation) != n_hidden:
+            raise ValueError(f"got {len(activation)} activations for {n_hidden} hidden layers")
+        specs = [_parse_activation(a) for a in activation]
+    else:
+        specs = [_parse_activation(activation)] * n_hidden
+    acts = _activations()
+    # get() raises a ValueError that lists the valid names; Activation objects pass through.
+    specs = [(acts.get(spec), params) for spec, params in specs]
+    if output is not None:
+        acts.get(output)
+    rng = np.random.default_rng(seed)
+    dtype = _check_dtype(dtype)
+    layers: list[Layer] = []
+    for i, (act_obj, params) in enumerate(specs):
+        name = act_obj.name
+        n_in, n_out = widths[i], widths[i + 1]
+        width = n_out
+        if name == "maxout":
+            params = {"k": 2, **params}
+            width = n_out * int(params["k"])
+        layer_init = init if init is not None else DEFAULT_INIT.get(name, "glorot")
+        layers.append(Dense(n_in, width, init=layer_init, rng=rng, dtype=dtype))
+        if name == "prelu":
+            act: Layer = PReLU(n_out, dtype=dtype, **params)
+        else:
+            act = ActivationLayer(act_obj, seed=int(rng.integers(2**31)), **params)
+        if batchnorm == "before":
+            layers += [BatchNorm(width, dtype=dtype), act]
+        elif batchnorm == "after":
+            layers += [act, BatchNorm(n_out, dtype=dtype)]
+        else:
+            layers.append(act)
+    layers.append(Dense(widths[-2], widths[-1], init=init if init is not None else "glorot",
+                        rng=rng, dtype=dtype))
+    if output is not None:
+        layers.append(ActivationLayer(output))
+    return Sequential(layers)
+
+
+# --------------------------------------------------------------------------------------------
+# Loss
+# --------------------------------------------------------------------------------------------
+
+
+def _check_labels(y, n_rows: int, n_classes: int):
+    y = np.asarray(y)
+    if y.ndim == 2:  # one-hot rows
+        if y.shape != (n_rows, n_classes):
+            raise ValueError(f"one-hot targets must have shape ({n_rows}, {n_classes}), "
+                             f"got {y.shape}")
+        return y.argmax(axis=1)
+    if y.ndim != 1 or len(y) != n_rows:
+        raise ValueError(f"targets must be labels of shape ({n_rows},) or one-hot rows; "
+                         f"got shape {y.shape}")
+    if not np.issubdtype(y.dtype, np.integer):
+        if not np.all(np.equal(np.mod(y, 1), 0)):
+            raise ValueError("class labels must be integers")
+        y = y.astype(np.int64)
+    if len(y) and (y.min() < 0 or y.max() >= n_classes):
+        raise ValueError(f"class labels must lie in [0, {n_classes - 1}], "
+                         f"got range [{y.min()}, {y.max()}]")
+    return y
+
+
+class SoftmaxCrossEntropy:
+    """Mean cross-entropy of softmax(logits) against class labels, fused for stability.
+
+    ``forward(logits: (N, C), y)`` returns the mean loss (a float); ``y`` is ``(N,)`` integer
+    labels or ``(N, C)`` one-hot rows.  ``backward()`` returns ∂loss/∂logits
+    ``= (softmax(logits) − onehot(y)) / N``, of the logits' dtype.  The log-probabilities come
+    from ``actlab.activations.log_softmax``, which never overflows.
+    """
+
+    def __init__(self):
+        self._log_softmax = _activations().log_softmax
+        self._probs = None
+        self._arange: dict[int, np.ndarray] = {}
+
+    def forward(self, logits, y) -> float:
+        logits = np.asarray(logits)
+        if logits.ndim != 2:
+            raise ValueError(f"logits must have shape (N, C), got {logits.shape}")
+        n = logits.shape[0]
+        y = _check_labels(y, n, logits.shape[1])
+        rows = self._arange.get(n)
+        if rows is None:
+            rows = self._arange[n] = np.arange(n)
+        logp = self._log_softmax(logits, axis=-1)
+        loss = -float(logp[rows, y].mean(dtype=np.float64))
+        np.exp(logp, out=logp)
+        self._probs, self._y, self._rows = logp, y, rows
+        return loss
+
+    __call__ = forward
+
+    def backward(self):
+        if self._probs is None:
+            raise RuntimeError("SoftmaxCrossEntropy.backward called before forward")
+        grad = self._probs
+        grad[self._rows, self._y] -= 1.0
+        grad *= 1.0 / grad.shape[0]
+        self._probs = None  # the buffer now holds the gradient, not probabilities
+        return grad
+
+
+# --------------------------------------------------------------------------------------------
+# Optimisers
+# --------------------------------------------------------------------------------------------
+
+
+class Optimizer:
+    """Base class.  ``step(params, grads)`` updates each array of ``params`` in place.
+
+    ``step(model)`` does the same for a model's parameters; for a :class:`Sequential` it uses
+    the model's flat parameter array, updating all layers with one vectorised pass.  The state
+    (velocities, moments) belongs to one set of parameters: use one optimiser per model.
+    """
+
+    def __init__(self):
+        self.t = 0
+        self._state: list[tuple[np.ndarray, ...]] | None = None
+        self._shapes = None
+
+    def step(self, params, grads=None):
+        if grads is None:
+            flat = params.flat_params() if hasattr(params, "flat_params") else None
+            if flat is not None:
+                params, grads = [flat[0]], [flat[1]]
+            else:
+                params, grads = params.params(), params.grads()
+        if len(params) != len(grads):
+            raise ValueError(f"{len(params)} parameter arrays but {len(grads)} gradients")
+        shapes = [(p.shape, p.dtype) for p in params]
+        if self._state is None:
+            self._shapes = shapes
+            self._state = [self._init_state(p) for p in params]
+        elif shapes != self._shapes:
+            raise ValueError("these parameters do not match the optimiser's state; "
+                             "create one optimiser per model")
+        self.t += 1
+        for p, g, s in zip(params, grads, self._state):
+            self._update(p, g, s)
+
+    def _init_state(self, p):
+        return ()
+
+    def _update(self, p, g, state):
+        raise NotImplementedError
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent with optional (heavy-ball) momentum.
+
+    ``v ← μ·v + g``,  ``p ← p − lr·v`` (PyTorch's form; μ = 0 gives plain SGD ``p ← p − lr·g``).
+    """
+
+    def __init__(self, lr: float = 0.01, momentum: float = 0.0):
+        super().__init__()
+        if lr <= 0:
+            raise ValueError(f"lr must be positive, got {lr}")
+        if not 0.0 <= momentum < 1.0:
+            raise ValueError(f"momentum must be in [0, 1), got {momentum}")
+        self.lr, self.momentum = float(lr), float(momentum)
+
+    def _init_state(self, p):
+        return (np.zeros_like(p),) if self.momentum else ()
+
+    def _update(self, p, g, state):
+        if self.momentum:
+            (v,) = state
+            v *= self.momentum
+            v += g
+            g = v
+        p -= self.lr * g
+
+    def __repr__(self):
+        return f"SGD(lr={self.lr}, momentum={self.momentum})"
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba, 2015) with bias correction, as in PyTorch and the paper.
+
+    ``m ← β₁m + (1−β₁)g``,  ``v ← β₂v + (1−β₂)g²``,
+    ``p ← p − lr · m̂ / (sqrt(v̂) + eps)`` with ``m̂ = m/(1−β₁ᵗ)``, ``v̂ = v/(1−β₂ᵗ)``.
+
+    The update is computed in place in one scratch buffer per parameter array, with the bias
+    corrections folded into two scalars, so a step allocates nothing.
+    """
+
+    def __init__(self, lr: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999,
+                 eps: float = 1e-8):
+        super().__init__()
+        if lr <= 0:
+            raise ValueError(f"lr must be positive, got {lr}")
+        for label, b in (("beta1", beta1), ("beta2", beta2)):
+            if not 0.0 <= b < 1.0:
+                raise ValueError(f"{label} must be in [0, 1), got {b}")
+        if eps <= 0:
+            raise ValueError(f"eps must be positive, got {eps}")
+        self.lr, self.beta1, self.beta2, self.eps = float(lr), float(beta1), float(beta2), eps
+
+    def _init_state(self, p):
+        return np.zeros_like(p), np.zeros_like(p), np.empty_like(p)
+
+    def step(self, params, grads=None):
+        # The scalars depend only on t, so compute them once per step, not per array.
+        t = self.t + 1
+        bc1 = 1.0 - self.beta1**t
+        root_bc2 = math.sqrt(1.0 - self.beta2**t)
+        # lr·m̂/(sqrt(v̂)+eps) = lr_t·m/(sqrt(v)+eps_t)
+        self._lr_t = self.lr * root_bc2 / bc1
+        self._eps_t = self.eps * root_bc2
+        super().step(params, grads)
+
+    def _update(self, p, g, state):
+        m, v, tmp = state
+        np.subtract(g, m, out=tmp)
+        tmp *= 1.0 - self.beta1
+        m += tmp
+        np.multiply(g, g, out=tmp)
+        tmp -= v
+        tmp *= 1.0 - self.beta2
+        v += tmp
+        np.sqrt(v, out=tmp)
+        tmp += self._eps_t
+        np.divide(m, tmp, out=tmp)
+        tmp *= self._lr_t
+        p -= tmp
+
+    def __repr__(self):
+        return f"Adam(lr={self.lr}, beta1={self.beta1}, beta2={self.beta2}, eps={self.eps})"
+
+
+# --------------------------------------------------------------------------------------------
+# Training
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class History:
+    """Per-epoch record of a training run.
+
+    ``loss`` and ``accuracy`` are averaged over the epoch's training batches (weighted by batch
+    size, as Keras reports them); ``val_loss`` and ``val_accuracy`` are measured on the
+    validation rows after the epoch, in evaluation mode (empty lists without validation).
+    ``diagnostics[e]`` is :func:`layer_diagnostics` after epoch ``e`` when asked for.
+    ``seconds`` (wall time per epoch) is not part of equality, so two runs with the same seed
+    compare equal.
+    """
+
+    loss: list[float] = field(default_factory=list)
+    accuracy: list[float] = field(default_factory=list)
+    val_loss: list[float] = field(default_factory=list)
+    val_accuracy: list[float] = field(default_factory=list)
+    diagnostics: list[list[dict]] = field(default_factory=list)
+    n_train: int = 0
+    n_val: int = 0
+    seconds: list[float] = field(default_factory=list, compare=False, repr=False)
+
+    @property
+    def epochs(self) -> int:
+        return len(self.loss)
+
+    def as_dict(self) -> dict[str, list]:
+        return {"loss": self.loss, "accuracy": self.accuracy, "val_loss": self.val_loss,
+                "val_accuracy": self.val_accuracy}
+
+
+Evaluation = namedtuple("Evaluation", ["loss", "accuracy"])
+Evaluation.__doc__ = "Mean loss and accuracy of a model on a data set (unpacks as a pair)."
+
+
+def _loss_head(model):
+    """The layers that produce logits, and the loss; a trailing softmax is folded into it."""
+    layers = model.layers
+    if layers and getattr(layers[-1], "name", None) in ("softmax", "log_softmax"):
+        return layers[:-1]
+    return layers
+
+
+def _forward(layers, x, training):
+    for layer in layers:
+        x = layer.forward(x, training)
+    return x
+
+
+def _check_xy(model, X, y):
+    X = np.asarray(X)
+    if X.ndim != 2:
+        raise ValueError(f"X must have shape (n_samples, n_features), got {X.shape}")
+    if not np.issubdtype(X.dtype, np.number):
+        raise ValueError(f"X must be numeric, got dtype {X.dtype}")
+    X = X.astype(model.dtype, copy=False)
+    y = np.asarray(y)
+    if len(y) != len(X):
+        raise ValueError(f"X has {len(X)} rows but y has {len(y)}")
+    if y.ndim == 2:
+        y = y.argmax(axis=1)
+    return X, y
+
+
+def evaluate(model: Sequential, X, y, batch_size: int = 4096) -> Evaluation:
+    """Mean softmax cross-entropy and accuracy of ``model`` on ``(X, y)``, evaluation mode.
+
+    ``X: (N, D)``; ``y``: ``(N,)`` integer labels or one-hot rows.  Rows are processed in
+    chunks of ``batch_size`` to bound memory.  Returns ``Evaluation(loss, accuracy)``.
+    """
+    X, y = _check_xy(model, X, y)
+    if len(X) == 0:
+        raise ValueError("cannot evaluate on an empty data set")
+    layers = _loss_head(model)
+    loss_fn = SoftmaxCrossEntropy()
+    total_loss, correct = 0.0, 0
+    for start in range(0, len(X), batch_size):
+        xb, yb = X[start:start + batch_size], y[start:start + batch_size]
+        logits = _forward(layers, xb, False)
+        total_loss += loss_fn.forward(logits, yb) * len(xb)
+        correct += int((logits.argmax(axis=1) == yb).sum())
+    return Evaluation(total_loss / len(X), correct / len(X))
+
+
+def _split_sizes(n: int, validation_split: float) -> int:
+    if not 0.0 <= validation_split < 1.0:
+        raise ValueError(f"validation_split must be in [0, 1), got {validation_split}")
+    n_val = int(math.floor(n * validation_split))
+    if validation_split > 0 and n_val == 0:
+        n_val = 1
+    if n - n_val < 1:
+        raise ValueError(f"validation_split={validation_split} leaves no training rows "
+                         f"out of {n}")
+    return n_val
+
+
+def train(model: Sequential, X, y, epochs: int, batch_size: int = 32, optimizer=None,
+          validation_split: float = 0.2, seed=0, progress: bool | None = None,
+          diagnostics: bool = False, validation_data=None, shuffle: bool = True) -> History:
+    """Trains ``model`` with mini-batches of softmax cross-entropy and returns a :class:`History`.
+
+    Parameters
+    ----------
+    model : Sequential
+        Its output is read as logits (a trailing softmax layer is folded into the loss).
+    X : (N, D) array, cast once to the model's dtype
+    y : (N,) integer labels or (N, C) one-hot rows
+    epochs, batch_size : int
+    optimizer : SGD, Adam, ... (``Adam()`` by default)
+    validation_split : float in [0, 1)
+        ``floor(N · validation_split)`` rows (at least one if the split is positive), chosen by
+        a seeded permutation, are held out and evaluated after each epoch.
+    seed : int
+        Seeds the validation split and the shuffling: the same model seed, data and ``seed``
+        give an identical history.
+    progress : bool or None
+        Show a tqdm bar over epochs; ``None`` shows it only on an interactive terminal.
+    diagnostics : bool
+        Record :func:`layer_diagnostics` on (up to) 512 training rows after every epoch.
+    validation_data : (X_val, y_val), optional
+        Use this validation set instead of splitting ``X``.
+    """
+    from tqdm.auto import tqdm
+
+    if not isinstance(epochs, (int, np.integer)) or epochs < 1:
+        raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
+    if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    X, y = _check_xy(model, X, y)
+    layers = _loss_head(model)
+    n_classes = _forward(layers, X[:1], False).shape[1]
+    y = _check_labels(y, len(y), n_classes)
+    rng = np.random.default_rng(seed)
+    if validation_data is not None:
+        X_val, y_val = _check_xy(model, *validation_data)
+        X_tr, y_tr = X, y
+    else:
+        n_val = _split_sizes(len(X), validation_split)
+        order = rng.permutation(len(X))
+        X_val, y_val = X[order[len(X) - n_val:]], y[order[len(X) - n_val:]]
+        X_tr, y_tr = X[order[:len(X) - n_val]], y[order[:len(X) - n_val]]
+    optimizer = Adam() if optimizer is None else optimizer
+    loss_fn = SoftmaxCrossEntropy()
+    n_train = len(X_tr)
+    history = History(n_train=n_train, n_val=len(X_val))
+    diag_rows = slice(0, min(512, n_train))
+
+    bar = tqdm(range(epochs), desc="epochs", unit="epoch", leave=False,
+               disable=None if progress is None else not progress)
+    previous = model.reuse_buffers
+    model.reuse_buffers = True
+    try:
+        for _ in bar:
+            start_time = time.perf_counter()
+            if shuffle:
+                # One gather per epoch; the batches are then contiguous slices (no copies).
+                perm = rng.permutation(n_train)
+                Xe, ye = X_tr[perm], y_tr[perm]
+            else:
+                Xe, ye = X_tr, y_tr
+            total_loss, correct = 0.0, 0
+            for start in range(0, n_train, batch_size):
+                xb, yb = Xe[start:start + batch_size], ye[start:start + batch_size]
+                logits = _forward(layers, xb, True)
+                total_loss += loss_fn.forward(logits, yb) * len(xb)
+                correct += int(np.count_nonzero(logits.argmax(axis=1) == yb))
+                grad = loss_fn.backward()
+                for layer in layers[:0:-1]:
+                    grad = layer.backward(grad)
+                layers[0].backward(grad, need_input_grad=False)
+                optimizer.step(model)
+            history.loss.append(total_loss / n_train)
+            history.accuracy.append(correct / n_train)
+            if len(X_val):
+                val = evaluate(model, X_val, y_val)
+                history.val_loss.append(val.loss)
+                history.val_accuracy.append(val.accuracy)
+            if diagnostics:
+                history.diagnostics.append(layer_diagnostics(model, X_tr[diag_rows],
+                                                             y_tr[diag_rows]))
+            history.seconds.append(time.perf_counter() - start_time)
+            postfix = {"loss": f"{history.loss[-1]:.4f}", "acc": f"{history.accuracy[-1]:.3f}"}
+            if history.val_accuracy:
+                postfix["val_acc"] = f"{history.val_accuracy[-1]:.3f}"
+            bar.set_postfix(postfix)
+    finally:
+        model.reuse_buffers = previous
+        bar.close()
+    return history
+
+
+# --------------------------------------------------------------------------------------------
+# Diagnostics
+# --------------------------------------------------------------------------------------------
+
+
+def layer_diagnostics(model: Sequential, X, y) -> list[dict]:
+    """What each Dense layer and the activation after it are doing on the batch ``(X, y)``.
+
+    Runs one forward and backward pass in evaluation mode (BatchNorm uses its running
+    statistics; nothing in the model changes except the stored gradients).  Returns one dict per
+    Dense layer, in order:
+
+    ``layer``
+        index of the Dense layer in ``model.layers``.
+    ``activation``
+        name of the activation that follows it (skipping a BatchNorm), or ``None`` (output).
+    ``grad_norm``
+        Frobenius norm of ∂loss/∂W for this layer's weights (vanishing gradients show up as
+        norms that shrink towards the input).
+    ``sparsity``
+        fraction of the activation's outputs (samples × units) that are exactly 0.
+    ``saturation_fraction``
+        fraction of (sample, unit) pairs with |f'(z)| < ``SATURATION_THRESHOLD`` (1e-3): where
+        the unit passes (almost) no gradient back.  ReLU's negative side counts as saturated.
+    ``dead_fraction``
+        fraction of units saturated on *every* sample: no gradient reaches their incoming
+        weights, so training cannot revive them.  For ReLU: units with z <= 0 on all rows.
+    ``mean_activation``
+        mean output of the activation (the book's zero-centred discussion).
+
+    The activation statistics are ``nan`` for the output layer and for activations that are
+    not elementwise (softmax, maxout), where a per-unit derivative is not defined.
+    """
+    X, y = _check_xy(model, X, y)
+    if len(X) == 0:
+        raise ValueError("layer_diagnostics needs at least one row")
+    previous = model.reuse_buffers
+    model.reuse_buffers = False
+    try:
+        layers = _loss_head(model)
+        loss_fn = SoftmaxCrossEntropy()
+        logits = _forward(layers, X, False)
+        loss_fn.forward(logits, y)
+        grad = loss_fn.backward()
+        for layer in layers[::-1]:
+            grad = layer.backward(grad)
+    finally:
+        model.reuse_buffers = previous
+    layers = model.layers
+    result = []
+    for i, layer in enumerate(layers):
+        if not isinstance(layer, Dense):
+            continue
+        act = None
+        for nxt in layers[i + 1:]:
+            if isinstance(nxt, Dense):
+                break
+            if isinstance(nxt, (ActivationLayer, PReLU)):
+                act = nxt
+                break
+        row = {"layer": i, "activation": None if act is None else act.name,
+               "grad_norm": float(np.linalg.norm(layer.dW)), "sparsity": math.nan,
+               "saturation_fraction": math.nan, "dead_fraction": math.nan,
+               "mean_activation": math.nan}
+        if act is not None and act is not layers[-1]:
+            row["sparsity"] = float(np.mean(act.a == 0))
+            row["mean_activation"] = float(np.mean(act.a, dtype=np.float64))
+            deriv = act.local_derivative()
+            if deriv is not None:
+                saturated = deriv < SATURATION_THRESHOLD
+                row["saturation_fraction"] = float(saturated.mean())
+                row["dead_fraction"] = float(saturated.all(axis=0).mean())
+        result.append(row)
+    return result
