@@ -157,12 +157,26 @@ def main(argv: Sequence[str] | None = None) -> int:
 EXTREME_INPUTS = (-1e4, -1e3, -88.8, -30.0, -1.0, -1e-3, 0.0, 1e-3, 1.0, 30.0, 88.8, 1e3, 1e4)
 
 
+def quiet(fn: Callable, *args, **kwargs):
+    """Call ``fn`` with every warning silenced and return its result.
+
+    Test cells check values through this, so that a correct answer which happens to trigger a
+    library warning (nbgrader fails any cell that writes to stderr) keeps its points; the
+    contract check below is the one place where RuntimeWarnings are judged.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with np.errstate(all="ignore"):
+            return fn(*args, **kwargs)
+
+
 def _call_quietly(fn: Callable, *args, **kwargs):
     """Call ``fn`` and return (result, list of RuntimeWarning messages it raised)."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         # A learner's np.seterr elsewhere must not hide overflow: warn inside this call.
-        with np.errstate(all="warn"):
+        # Underflow to 0 is harmless (numpy ignores it by default), so it is not judged.
+        with np.errstate(over="warn", divide="warn", invalid="warn", under="ignore"):
             out = fn(*args, **kwargs)
     runtime = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]
     return out, runtime
