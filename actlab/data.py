@@ -98,6 +98,9 @@ class Dataset:
         Number of classes (10 for digits).
     image_shape : tuple of int
         Shape of one image before flattening, e.g. ``(28, 28)``.
+    test_start : int or None
+        For the full MNIST, the row where the official 10,000 test digits begin (60,000);
+        ``None`` when the dataset has no official test part.
     """
 
     X: np.ndarray
@@ -105,6 +108,7 @@ class Dataset:
     name: str = "dataset"
     n_classes: int = 10
     image_shape: tuple = field(default=())
+    test_start: int | None = None
 
     def __post_init__(self):
         if self.X.ndim != 2:
@@ -123,7 +127,7 @@ class Dataset:
         return onehot(self.y, self.n_classes)
 
     def take(self, indices) -> "Dataset":
-        """The rows ``indices`` as a new :class:`Dataset` (copies, same metadata)."""
+        """The rows ``indices`` as a new :class:`Dataset` (copies; no official test part)."""
         indices = np.asarray(indices)
         return Dataset(self.X[indices], self.y[indices], self.name, self.n_classes, self.image_shape)
 
@@ -405,7 +409,7 @@ def load_mnist(
     y = np.concatenate([train_y, test_y]).astype(np.int64)
     if y.size and y.max() > 9:
         raise MNISTIntegrityError(f"MNIST labels must be digits 0..9, found {y.max()}")
-    return Dataset(X, y, f"mnist-{len(y)}", 10, tuple(train_x.shape[1:]))
+    return Dataset(X, y, f"mnist-{len(y)}", 10, tuple(train_x.shape[1:]), test_start=len(train_y))
 
 
 def load_digits() -> Dataset:

@@ -301,6 +301,7 @@ def test_full_mnist_downloads_and_parses_from_a_mirror(idx_fixture, loopback_ser
     ds = load_mnist(full=True, cache_dir=tmp_path / "c", base_url=loopback_server, registry=registry)
     assert ds.X.shape == (17, 784) and ds.X.dtype == np.float32
     assert ds.y.dtype == np.int64
+    assert ds.test_start == 12  # the official test digits follow the 12 training ones
     expected = np.concatenate([arrays["train_images"], arrays["test_images"]]).reshape(17, -1)
     np.testing.assert_allclose(ds.X, expected / 255.0, atol=1e-6)
     np.testing.assert_array_equal(ds.y, np.concatenate([arrays["train_labels"], arrays["test_labels"]]))

@@ -1,0 +1,78 @@
+"""The ``actlab`` command: ``actlab experiment ...`` and ``actlab grade ...``.
+
+Each subcommand owns its options; this module only dispatches, so ``actlab experiment --help``
+and ``actlab grade --help`` print the subcommand's own help. The grading engine is imported
+only when ``grade`` is asked for, so ``actlab experiment`` works without it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Sequence
+
+__all__ = ["main", "COMMANDS"]
+
+#: Subcommand -> one-line description shown by ``actlab --help``.
+COMMANDS = {
+    "experiment": "train one MLP per activation on MNIST and compare them (chapter 5)",
+    "grade": "autograde a folder of submitted problem sets with nbgrader",
+}
+
+
+def _parser() -> argparse.ArgumentParser:
+    epilog = "commands:\n" + "\n".join(f"  {name:<12}{text}" for name, text in COMMANDS.items())
+    epilog += "\n\nRun 'actlab COMMAND --help' for the options of a command."
+    p = argparse.ArgumentParser(
+        prog="actlab",
+        description="Tools of the course 'Activation Functions'.",
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    p.add_argument("command", choices=sorted(COMMANDS), metavar="COMMAND",
+                   help="one of: " + ", ".join(sorted(COMMANDS)))
+    return p
+
+
+def _version() -> str:
+    from actlab import __version__
+
+    return __version__
+
+
+def _exit_code(err: SystemExit) -> int:
+    code = err.code
+    if code is None:
+        return 0
+    return code if isinstance(code, int) else 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``actlab``; returns the exit status (2 for usage errors)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = _parser()
+    try:
+        if not argv or argv[0].startswith("-"):
+            # Only --help / --version (or a mistake) can come before the command.
+            parser.parse_args(argv)
+            return 2  # parse_args exits for every input that gets here; kept for clarity
+        command, rest = argv[0], argv[1:]
+        if command not in COMMANDS:
+            parser.parse_args([command])  # argparse prints usage and the valid choices, exit 2
+        if command == "experiment":
+            from actlab.experiment import main as experiment_main
+
+            return experiment_main(rest, prog="actlab experiment")
+        try:
+            from actlab.grading.cli import main as grade_main
+        except ImportError as err:
+            print(f"actlab grade: the grading engine is not available ({err})", file=sys.stderr)
+            return 2
+        return int(grade_main(rest) or 0)
+    except SystemExit as err:
+        return _exit_code(err)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
