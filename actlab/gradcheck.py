@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
+from tqdm import tqdm
 
 __all__ = [
     "numerical_grad",
@@ -38,6 +39,20 @@ __all__ = [
 # Below this |a| + |b|, differences are judged absolutely (cs231n's convention): a derivative
 # that is truly 0 would otherwise make any rounding noise look like a 100 % error.
 _FLOOR = 1e-8
+
+# Probing costs two evaluations of f per entry; below this many entries it is over too fast for
+# a progress bar to help.
+_PROGRESS_MIN_ENTRIES = 1000
+
+
+def _entries(n: int, desc: str, progress: bool | None) -> Any:
+    """range(n), wrapped in a tqdm bar when asked (True) or when large and on a terminal (None)."""
+    if progress is None:
+        # disable=None lets tqdm hide the bar when stderr is not a terminal (CI, logs, tests).
+        disable = None if n >= _PROGRESS_MIN_ENTRIES else True
+    else:
+        disable = not progress
+    return tqdm(range(n), desc=desc, disable=disable, leave=False)
 
 
 def _as_float64(x: Any) -> np.ndarray:
@@ -60,7 +75,8 @@ def _scalar(value: Any, what: str) -> float:
     return float(arr.reshape(()))
 
 
-def numerical_grad(f: Callable[[np.ndarray], Any], x: Any, h: float = 1e-5) -> np.ndarray:
+def numerical_grad(f: Callable[[np.ndarray], Any], x: Any, h: float = 1e-5,
+                   progress: bool | None = None) -> np.ndarray:
     """Gradient of a scalar-valued ``f`` at ``x`` by centred differences, one entry at a time.
 
     Parameters
@@ -68,6 +84,7 @@ def numerical_grad(f: Callable[[np.ndarray], Any], x: Any, h: float = 1e-5) -> n
     f : callable taking an array of ``x``'s shape and returning a scalar (e.g. a loss).
     x : array-like of any shape.
     h : step.
+    progress : show a tqdm bar; ``None`` shows one for 1000+ entries when on a terminal.
 
     Returns
     -------
@@ -77,7 +94,7 @@ def numerical_grad(f: Callable[[np.ndarray], Any], x: Any, h: float = 1e-5) -> n
     x = _as_float64(x)
     grad = np.empty_like(x)
     flat, gflat = x.reshape(-1), grad.reshape(-1)
-    for i in range(flat.size):
+    for i in _entries(flat.size, "numerical gradient", progress):
         old = flat[i]
         flat[i] = old + h
         plus = _scalar(f(x), "f")
@@ -107,12 +124,14 @@ def numerical_elementwise_grad(
 
 
 def numerical_vjp(
-    f: Callable[[np.ndarray], Any], x: Any, grad_out: Any, h: float = 1e-5
+    f: Callable[[np.ndarray], Any], x: Any, grad_out: Any, h: float = 1e-5,
+    progress: bool | None = None,
 ) -> np.ndarray:
     """Numerical vector-Jacobian product ∂(Σ f(x) ⊙ grad_out)/∂x.
 
     This is what a layer's ``backward(grad_out)`` must return. ``grad_out`` has the shape of
-    ``f(x)``; the result is float64 with the shape of ``x``.
+    ``f(x)``; the result is float64 with the shape of ``x``. ``progress`` as for
+    :func:`numerical_grad`.
     """
     _check_step(h)
     g = np.asarray(grad_out, dtype=np.float64)
@@ -122,7 +141,7 @@ def numerical_vjp(
         raise ValueError(f"grad_out has shape {g.shape} but f(x) has shape {out_shape}")
     grad = np.empty_like(x)
     flat, gflat = x.reshape(-1), grad.reshape(-1)
-    for i in range(flat.size):
+    for i in _entries(flat.size, "numerical VJP", progress):
         old = flat[i]
         flat[i] = old + h
         plus = np.asarray(f(x), np.float64)

@@ -163,3 +163,13 @@ def test_numerical_grad_rejects_a_non_scalar_function():
     """Does numerical_grad explain that f must return a scalar when it returns an array?"""
     with pytest.raises(ValueError, match="scalar"):
         gc.numerical_grad(np.sin, np.zeros(3))
+
+
+def test_progress_bar_is_shown_only_when_asked(capsys):
+    """Does progress=True draw a tqdm bar on stderr, and the default stay silent off a terminal?"""
+    x = np.zeros(1200)
+    gc.numerical_grad(np.sum, x, progress=True)
+    assert "numerical gradient" in capsys.readouterr().err
+    gc.numerical_grad(np.sum, x)
+    gc.numerical_vjp(np.sin, x[:5], np.ones(5))
+    assert capsys.readouterr().err == ""
