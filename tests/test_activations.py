@@ -15,8 +15,15 @@ from hypothesis.extra import numpy as hnp
 from actlab import activations as A
 from actlab import gradcheck as gc
 
-torch = pytest.importorskip("torch")
-F = torch.nn.functional
+
+def _torch():
+    """torch, imported only by the tests that use it as a reference (it is slow to import)."""
+    return pytest.importorskip("torch")
+
+
+def _F(name):
+    return getattr(_torch().nn.functional, name)
+
 
 ELEMENTWISE = [n for n in A.names() if A.get(n).elementwise]
 SAME_SHAPE = [n for n in A.names() if n != "maxout"]
@@ -24,30 +31,30 @@ MIXING = ["softmax", "log_softmax", "maxout"]
 
 
 def _t(x):
-    return torch.from_numpy(np.asarray(x, dtype=np.float64))
+    return _torch().from_numpy(np.asarray(x, dtype=np.float64))
 
 
 # Independent references: scipy, torch, or the textbook piecewise formula written out.
 REFERENCES = {
     "identity": lambda x: x,
     "sigmoid": sp.expit,
-    "tanh": lambda x: torch.tanh(_t(x)).numpy(),
-    "shifted_tanh": lambda x: torch.tanh(_t(x) - 1.0).numpy(),
-    "relu": lambda x: F.relu(_t(x)).numpy(),
-    "leaky_relu": lambda x: F.leaky_relu(_t(x), 0.01).numpy(),
-    "prelu": lambda x: F.prelu(_t(x), torch.tensor([0.25], dtype=torch.float64)).numpy(),
-    "rrelu": lambda x: F.rrelu(_t(x), 1 / 8, 1 / 3, training=False).numpy(),
-    "elu": lambda x: F.elu(_t(x), 1.0).numpy(),
-    "selu": lambda x: F.selu(_t(x)).numpy(),
-    "gelu": lambda x: F.gelu(_t(x), approximate="none").numpy(),
-    "gelu_tanh": lambda x: F.gelu(_t(x), approximate="tanh").numpy(),
-    "swish": lambda x: F.silu(_t(x)).numpy(),
-    "mish": lambda x: F.mish(_t(x)).numpy(),
+    "tanh": lambda x: _torch().tanh(_t(x)).numpy(),
+    "shifted_tanh": lambda x: _torch().tanh(_t(x) - 1.0).numpy(),
+    "relu": lambda x: _F("relu")(_t(x)).numpy(),
+    "leaky_relu": lambda x: _F("leaky_relu")(_t(x), 0.01).numpy(),
+    "prelu": lambda x: _F("prelu")(_t(x), _t([0.25])).numpy(),
+    "rrelu": lambda x: _F("rrelu")(_t(x), 1 / 8, 1 / 3, training=False).numpy(),
+    "elu": lambda x: _F("elu")(_t(x), 1.0).numpy(),
+    "selu": lambda x: _F("selu")(_t(x)).numpy(),
+    "gelu": lambda x: _F("gelu")(_t(x), approximate="none").numpy(),
+    "gelu_tanh": lambda x: _F("gelu")(_t(x), approximate="tanh").numpy(),
+    "swish": lambda x: _F("silu")(_t(x)).numpy(),
+    "mish": lambda x: _F("mish")(_t(x)).numpy(),
     # torch's softplus switches to x above 20, which is within 2e-9 of log(1 + e^x)
     "softplus": lambda x: np.log1p(np.exp(x)),
     "telu": lambda x: x * np.tanh(np.exp(x)),
-    "softmax": lambda x: F.softmax(_t(x), dim=-1).numpy(),
-    "log_softmax": lambda x: F.log_softmax(_t(x), dim=-1).numpy(),
+    "softmax": lambda x: _F("softmax")(_t(x), dim=-1).numpy(),
+    "log_softmax": lambda x: _F("log_softmax")(_t(x), dim=-1).numpy(),
 }
 
 
@@ -135,6 +142,7 @@ def test_derivative_agrees_with_torch_autograd(name):
     """Does the analytic derivative equal torch autograd of the same function (a second reference)?"""
     x = _grid(shape=(50,), seed=3)
     xt = _t(x).requires_grad_(True)
+    torch, F = _torch(), _torch().nn.functional
     torch_fn = {
         "sigmoid": torch.sigmoid, "tanh": torch.tanh, "gelu": F.gelu,
         "gelu_tanh": lambda z: F.gelu(z, approximate="tanh"), "swish": F.silu,
@@ -600,3 +608,16 @@ def test_parameter_gradients_keep_the_contract_at_extremes(dtype):
         assert isinstance(da, float) and np.isfinite(da)
         assert A.rrelu(x, training=True, rng=0).dtype == dtype
     np.testing.assert_array_equal(x, before)
+
+
+def test_every_reference_key_is_in_the_book_bibliography():
+    """Does each registry entry's `reference` name a BibTeX key that book/references.bib defines?"""
+    import re
+    from pathlib import Path
+
+    bib = Path(__file__).resolve().parents[1] / "book" / "references.bib"
+    if not bib.exists():
+        pytest.skip("book/references.bib not present in this checkout")
+    keys = set(re.findall(r"@\w+\{\s*([^,\s]+)\s*,", bib.read_text(encoding="utf-8")))
+    missing = {a.reference for a in A.REGISTRY.values() if a.reference} - keys
+    assert not missing, f"keys missing from references.bib: {sorted(missing)}"
