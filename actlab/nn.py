@@ -759,8 +759,13 @@ class SoftmaxCrossEntropy:
         logits = np.asarray(logits)
         if logits.ndim != 2:
             raise ValueError(f"logits must have shape (N, C), got {logits.shape}")
+        return self._forward(logits, _check_labels(y, logits.shape[0], logits.shape[1]))
+
+    __call__ = forward
+
+    def _forward(self, logits, y) -> float:
+        # The trainer validates the labels once, then calls this for every batch.
         n = logits.shape[0]
-        y = _check_labels(y, n, logits.shape[1])
         rows = self._arange.get(n)
         if rows is None:
             rows = self._arange[n] = np.arange(n)
@@ -769,8 +774,6 @@ class SoftmaxCrossEntropy:
         np.exp(logp, out=logp)
         self._probs, self._y, self._rows = logp, y, rows
         return loss
-
-    __call__ = forward
 
     def backward(self):
         if self._probs is None:
@@ -1078,7 +1081,7 @@ def train(model: Sequential, X, y, epochs: int, batch_size: int = 32, optimizer=
             for start in range(0, n_train, batch_size):
                 xb, yb = Xe[start:start + batch_size], ye[start:start + batch_size]
                 logits = _forward(layers, xb, True)
-                total_loss += loss_fn.forward(logits, yb) * len(xb)
+                total_loss += loss_fn._forward(logits, yb) * len(xb)
                 correct += int(np.count_nonzero(logits.argmax(axis=1) == yb))
                 grad = loss_fn.backward()
                 for layer in layers[:0:-1]:
