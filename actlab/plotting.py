@@ -1,8 +1,10 @@
 """Figures for the book, drawn from :mod:`actlab` so every curve comes from the formula it shows.
 
 Each helper returns the matplotlib :class:`~matplotlib.figure.Figure` it drew on and never calls
-``plt.show()``: in the book the notebook displays the returned figure, in tests and scripts the
-Agg backend renders it to a file. Close figures you no longer need (``plt.close(fig)``).
+``plt.show()``. New figures are created outside pyplot, so in a notebook make the figure the
+cell's value (or ``display(fig)``) to show it exactly once; in scripts save it with
+``fig.savefig(path)``. Nothing needs closing: an unreferenced figure is simply collected.
+When you pass your own ``ax``, the figure is yours and is drawn on as usual.
 
 Where the book uses each helper:
 
@@ -24,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+import matplotlib
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
@@ -42,9 +45,25 @@ __all__ = [
 DEFAULT_X = np.linspace(-5.0, 5.0, 1001)
 
 
+def _enable_notebook_display() -> None:
+    """Let Jupyter render a returned Figure even if the notebook never used pyplot.
+
+    IPython learns to display Figures when the inline backend module is loaded, which normally
+    happens on the first pyplot figure. Our figures bypass pyplot, so load it here, and only
+    when it is the configured backend (never under Agg). Before any pyplot figure exists there
+    is nothing for its backend switch to close.
+    """
+    backend = matplotlib.get_backend(auto_select=False)
+    if backend in ("inline", "module://matplotlib_inline.backend_inline"):
+        import matplotlib_inline.backend_inline  # noqa: F401  (registers the formatter)
+
+
 def _new_figure(nrows: int, ncols: int, width: float, height: float) -> tuple[Figure, np.ndarray]:
-    # Figure() rather than plt.figure(): no pyplot state, so this is safe under any backend and
-    # in worker processes; notebooks still display a returned Figure.
+    # Figure() rather than plt.figure(): pyplot would keep every figure alive and the notebook's
+    # inline backend would show a returned figure twice (once as the cell's value, once on
+    # flush). An unmanaged Figure is shown once, is collected when unused, and is safe in
+    # worker processes.
+    _enable_notebook_display()
     fig = Figure(figsize=(width, height), layout="constrained")
     axes = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False)).reshape(nrows, ncols)
     return fig, axes
