@@ -1,0 +1,232 @@
+"""``actlab grade``: autograde a folder of submissions, in parallel or on a Dask cluster.
+
+    actlab grade SUBMITTED [--assignment NAME] [--out DIR] [--workers N]
+                           [--scheduler tcp://HOST:PORT] [--no-sandbox] [--course DIR]
+
+SUBMITTED holds ``<student_id>/<assignment>/<notebook>.ipynb`` (nbgrader's submitted
+layout). Each student's copy of an assignment is one job (:mod:`actlab.grading.job`);
+the parent writes ``DIR/grades.csv``, ``DIR/details.csv``, ``DIR/feedback/...`` and records
+the scores in the course gradebook. Exit status: 0 once every submission has a status,
+1 if grading could not run (e.g. the cluster is unreachable), 2 for usage errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+from .course import AssignmentTemplate, CourseError, build_template, find_course_root, load_course
+
+# Files larger than this are not read into memory or shipped to a worker; the notebook is
+# quarantined instead. Well above any honest notebook of this course.
+MAX_FILE_BYTES = 32 * 1024 * 1024
+
+
+class UsageError(Exception):
+    """Bad arguments or folders: reported in one line, exit status 2."""
+
+
+@dataclass
+class GradingRun:
+    """What :func:`grade` did: results in (student, assignment) order, templates, output folder."""
+
+    results: list
+    templates: dict
+    out: Path
+    seconds: float
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="actlab grade",
+        description="Autograde submitted notebooks against the instructor versions in solutions/.")
+    p.add_argument("submitted", type=Path,
+                   help="folder holding <student_id>/<assignment>/<notebook>.ipynb")
+    p.add_argument("--assignment", help="grade only this assignment (default: every one found)")
+    p.add_argument("--out", type=Path,
+                   help="where grades.csv, details.csv and feedback/ go (default: grading-work/grades)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="submissions graded at once on this machine (default: number of cores)")
+    p.add_argument("--scheduler", help="grade on a Dask cluster, e.g. tcp://10.0.0.5:8786")
+    p.add_argument("--no-sandbox", action="store_true",
+                   help="run student code without the bubblewrap sandbox (trusted notebooks only)")
+    p.add_argument("--course", type=Path, help="course folder (default: found from the current folder)")
+    p.add_argument("--no-gradebook", action="store_true",
+                   help="do not record the scores in the course gradebook")
+    p.add_argument("--quiet", action="store_true", help="no progress bar and no summary table")
+    return p
+
+
+def discover(submitted: Path, assignments: list[str]) -> tuple[list[str], list[str], list[str]]:
+    """Students (sorted), assignments to grade (sorted) and warnings about skipped folders."""
+    warnings_ = []
+    students = sorted(p.name for p in submitted.iterdir()
+                      if p.is_dir() and not p.is_symlink() and not p.name.startswith("."))
+    found = sorted({a.name for s in students for a in (submitted / s).iterdir()
+                    if a.is_dir() and not a.name.startswith(".")})
+    unknown = [a for a in found if a not in assignments]
+    if unknown:
+        warnings_.append(f"skipping folders that are not assignments of this course: {', '.join(unknown)}")
+    return students, [a for a in found if a in assignments], warnings_
+
+
+def _read_submission(folder: Path, template: AssignmentTemplate):
+    """(notebooks, extra_files, refusals) for one student's assignment folder.
+
+    Symlinks and oversized files are never read: a symlink could point anywhere on the
+    grading machine, and a huge file should not be shipped to a worker.
+    """
+    notebooks, extra, refused = {}, {}, {}
+    for path in sorted(folder.rglob("*")):
+        rel = path.relative_to(folder)
+        if any(part.startswith(".") for part in rel.parts) or path.is_dir() and not path.is_symlink():
+            continue
+        name = path.stem if path.suffix == ".ipynb" and len(rel.parts) == 1 else None
+        if path.is_symlink():
+            if name in template.notebooks:
+                refused[name] = "notebook is a symbolic link"
+            continue
+        if path.stat().st_size > MAX_FILE_BYTES:
+            if name in template.notebooks:
+                refused[name] = f"file larger than {MAX_FILE_BYTES // 2**20} MiB"
+            continue
+        if name in template.notebooks:
+            notebooks[name] = path.read_bytes()
+        else:
+            extra[str(rel)] = path.read_bytes()
+    return notebooks, extra, refused
+
+
+def _check_sandbox(sandbox: bool) -> None:
+    """Refuse to run student code unsandboxed unless asked to; warn loudly when asked."""
+    from .job import sandbox_module, sandbox_ready
+
+    mod = sandbox_module()
+    if mod is not None and hasattr(mod, "require_sandbox"):
+        # require_sandbox prints its warning to stderr; its duplicate Python warning would
+        # be turned into an error by the test suite's filters, so it is silenced here.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            try:
+                mod.require_sandbox(not sandbox)
+            except getattr(mod, "SandboxUnavailableError", RuntimeError) as exc:
+                raise UsageError(str(exc)) from exc
+        return
+    if sandbox:
+        ok, why = sandbox_ready()
+        if not ok:
+            raise UsageError(f"cannot sandbox student code: {why}; "
+                             "pass --no-sandbox to grade trusted notebooks without isolation")
+
+
+def grade(submitted: Path, *, course_root: Path | None = None, assignment: str | None = None,
+          out: Path | None = None, workers: int | None = None, scheduler: str | None = None,
+          sandbox: bool = True, gradebook: bool = True, progress: bool = True) -> GradingRun:
+    """Grade every submission under ``submitted``; write the reports; return what was done.
+
+    Raises :class:`UsageError` for bad folders or names.
+    """
+    from .batch import run_jobs
+    from .job import JobResult, JobSpec, NotebookResult
+    from .report import merge_into_gradebook, write_csvs, write_feedback
+
+    t0 = time.perf_counter()
+    submitted = Path(submitted)
+    if not submitted.is_dir():
+        raise UsageError(f"submitted folder {submitted} does not exist or is not a folder")
+    if workers is not None and workers < 1:
+        raise UsageError("--workers must be at least 1")
+    if scheduler and not scheduler.startswith(("tcp://", "tls://", "inproc://", "ws://", "wss://")):
+        raise UsageError(f"--scheduler must be an address like tcp://HOST:PORT, not {scheduler!r}")
+    try:
+        course = load_course(course_root if course_root else find_course_root())
+    except CourseError as exc:
+        raise UsageError(str(exc)) from exc
+    _check_sandbox(sandbox)
+
+    known = course.assignments()
+    if assignment is not None and assignment not in known:
+        raise UsageError(f"unknown assignment {assignment!r}; valid names: {', '.join(known) or '(none)'}")
+    students, names, notes = discover(submitted, [assignment] if assignment else known)
+    if assignment is not None:
+        names = [assignment]
+    for note in notes:
+        print(f"actlab grade: {note}", file=sys.stderr)
+
+    templates = {}
+    for name in names:
+        try:
+            templates[name] = build_template(course, name)
+        except CourseError as exc:
+            raise UsageError(str(exc)) from exc
+
+    specs, ready = [], {}
+    config = course.job_config()
+    for student in students:
+        for name in names:
+            tpl = templates[name]
+            folder = submitted / student / name
+            if not folder.is_dir() or folder.is_symlink():
+                nbs = [NotebookResult(n, "missing", "assignment not handed in") for n in tpl.notebooks]
+                ready[(student, name)] = JobResult(student, name, "missing", nbs, {})
+                continue
+            notebooks, extra, refused = _read_submission(folder, tpl)
+            if refused:
+                nbs = [NotebookResult(n, "quarantined", refused[n]) if n in refused
+                       else NotebookResult(n, "quarantined", "another notebook was refused")
+                       for n in tpl.notebooks]
+                ready[(student, name)] = JobResult(student, name, "quarantined", nbs, {})
+                continue
+            specs.append(JobSpec(student, name, notebooks, tpl.archive, tpl.notebooks, config,
+                                 course.course_id, sandbox, extra))
+
+    n_workers = workers or os.cpu_count() or 1
+    results = run_jobs(specs, workers=n_workers, scheduler=scheduler, progress=progress)
+    results = sorted([*results, *ready.values()], key=lambda r: (r.student_id, r.assignment))
+
+    out = Path(out) if out else course.root / "grading-work" / "grades"
+    write_csvs(results, templates, out)
+    write_feedback(results, templates, out)
+    if gradebook:
+        merge_into_gradebook(course.db_url, course.course_id, templates, results)
+    return GradingRun(results, templates, out, time.perf_counter() - t0)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``actlab grade``; ``argv`` is everything after ``grade``."""
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse exits 2 on bad usage and 0 for --help
+        return int(exc.code or 0)
+    # nbgrader 0.9 trips SQLAlchemy 2 warnings about its own session handling; they are
+    # not ours to fix and would bury the summary.
+    warnings.filterwarnings("ignore", module=r"nbgrader\..*")
+    warnings.filterwarnings("ignore", message=r".*not in session.*")
+    try:
+        run = grade(args.submitted, course_root=args.course, assignment=args.assignment,
+                    out=args.out, workers=args.workers, scheduler=args.scheduler,
+                    sandbox=not args.no_sandbox, gradebook=not args.no_gradebook,
+                    progress=not args.quiet)
+    except UsageError as exc:
+        print(f"actlab grade: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # e.g. the Dask scheduler cannot be reached
+        print(f"actlab grade: error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    if not args.quiet:
+        from .report import summary_table
+        if run.results:
+            print(summary_table(run.results, run.templates))
+        print(f"\n{len(run.results)} submission(s) graded in {run.seconds:.1f} s; "
+              f"reports in {run.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,450 @@
+"""One submission = one job: picklable bytes in, picklable rows and feedback out.
+
+:func:`run_job` is what a process-pool worker or a Dask worker runs. It needs no shared
+filesystem: the :class:`JobSpec` carries the student's notebooks and the assignment
+template (see :mod:`actlab.grading.course`) as bytes, and the :class:`JobResult` carries
+back the score of every graded cell, the feedback HTML and the autograded notebooks.
+
+Inside, the job lays out a private course folder in a temporary directory, with its own
+copy of the template gradebook, and applies nbgrader's own autograde preprocessors
+(sanitize, execute, save grades) and its feedback exporter directly, without starting
+nbgrader's converter applications: the scores are nbgrader's, the start-up costs are not
+paid per notebook. Every phase is timed and the timings are returned.
+
+Safety (engineer H's modules) plugs in here when present: ``intake.inspect_submission``
+before anything runs, ``integrity.scan`` on what the student handed in, and
+``sandbox.SandboxedExecute`` in place of nbgrader's ``Execute``.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import os
+import tempfile
+import time
+import traceback
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+# Every status a submission or notebook can end with, mildest first; a submission takes
+# the most severe status among its notebooks.
+STATUSES = ("graded", "missing", "quarantined", "crashed", "timed_out", "killed_memory",
+            "tampering_suspected")
+
+
+def worst_status(statuses) -> str:
+    statuses = list(statuses) or ["missing"]
+    return max(statuses, key=STATUSES.index)
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """Everything needed to grade one student's copy of one assignment.
+
+    ``notebooks`` maps a notebook name (without ``.ipynb``) to the raw bytes the student
+    handed in; names the assignment expects but the student did not hand in are graded as
+    missing. ``template`` is :attr:`AssignmentTemplate.archive`; ``config`` is the course's
+    nbgrader config as plain dicts (:meth:`Course.job_config`). ``extra_files`` maps
+    relative paths to bytes of other files in the student's folder (for intake checks).
+    """
+
+    student_id: str
+    assignment: str
+    notebooks: dict
+    template: bytes
+    expected_notebooks: tuple
+    config: dict = field(default_factory=dict)
+    course_id: str = "default_course"
+    sandbox: bool = True
+    extra_files: dict = field(default_factory=dict)
+
+
+@dataclass
+class NotebookResult:
+    """The outcome for one notebook: its status, and per graded cell a tuple
+    (grade_id, score, max_score, auto_score or None, needs_manual_grade)."""
+
+    name: str
+    status: str
+    reason: str = ""
+    grades: list = field(default_factory=list)
+    feedback_html: str | None = None
+    autograded: bytes | None = None
+    findings: list = field(default_factory=list)
+
+
+@dataclass
+class JobResult:
+    """What a job sends back. ``timings`` are seconds per phase (see :func:`run_job`)."""
+
+    student_id: str
+    assignment: str
+    status: str
+    notebooks: list
+    timings: dict
+    worker: str = ""
+
+    @property
+    def score(self) -> float:
+        return float(sum(g[1] for nb in self.notebooks for g in nb.grades))
+
+    @property
+    def reason(self) -> str:
+        return "; ".join(f"{nb.name}: {nb.reason}" for nb in self.notebooks if nb.reason)
+
+    @property
+    def overhead(self) -> float:
+        """Job time not spent executing the student's cells in the kernel."""
+        return self.timings.get("total", 0.0) - self.timings.get("cells", 0.0)
+
+
+# ----------------------------------------------------------------------------------------
+# Optional safety modules (engineer H). Absent module -> None; the caller decides.
+
+def _optional(name: str):
+    try:
+        return importlib.import_module(f"actlab.grading.{name}")
+    except ImportError:
+        return None
+
+
+def sandbox_module():
+    return _optional("sandbox")
+
+
+def sandbox_ready() -> tuple[bool, str]:
+    """Whether grading can run under the sandbox here, and if not, why."""
+    mod = sandbox_module()
+    if mod is None or not hasattr(mod, "SandboxedExecute"):
+        return False, "actlab.grading.sandbox is not installed"
+    if hasattr(mod, "bwrap_available") and not mod.bwrap_available():
+        return False, "bubblewrap (bwrap) is not available on this machine"
+    return True, ""
+
+
+# ----------------------------------------------------------------------------------------
+# Warm, per-process caches: a worker builds these once and reuses them for every job.
+
+@functools.lru_cache(maxsize=1)
+def _preprocessor_classes():
+    from nbconvert.preprocessors import ClearMetadataPreprocessor
+    from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearOutput,
+                                        DeduplicateIds, Execute, IgnorePattern, LimitOutput,
+                                        OverwriteCells, OverwriteKernelspec, SaveAutoGrades)
+    # Same lists, same order as nbgrader's Autograde converter (nbgrader 0.9).
+    sanitize = [ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells, CheckCellMetadata]
+    autograde = [Execute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
+                 AssignLatePenalties, CheckCellMetadata]
+    return sanitize, autograde
+
+
+@functools.lru_cache(maxsize=1)
+def _feedback_exporter():
+    """nbgrader's feedback HTML exporter, configured as GenerateFeedback configures it."""
+    import nbgrader
+    from nbconvert.exporters import HTMLExporter
+    from traitlets.config import Config
+
+    base = Path(nbgrader.__file__).parent / "server_extensions" / "formgrader"
+    c = Config()
+    c.HTMLExporter.template_name = "feedback"
+    c.HTMLExporter.extra_template_basedirs = [str(base / "templates")]
+    c.HTMLExporter.extra_template_paths = [
+        str(base / "static" / "node_modules" / "bootstrap" / "dist" / "css")]
+    c.HTMLExporter.default_preprocessors = []
+    return HTMLExporter(config=c)
+
+
+def warm_up() -> str:
+    """Import and build everything a job needs, so the first job in a worker is not slower.
+
+    Used as the process-pool initializer and run once on every Dask worker.
+    """
+    import warnings
+
+    # nbgrader 0.9 trips SQLAlchemy 2 warnings about its own session handling.
+    warnings.filterwarnings("ignore", message=r".*not in session.*")
+    _preprocessor_classes()
+    _feedback_exporter()
+    importlib.import_module("nbgrader.api")
+    if sandbox_module() is not None:
+        importlib.import_module("actlab.grading.sandbox")
+    for name in ("intake", "integrity"):
+        _optional(name)
+    return f"{os.uname().nodename}:{os.getpid()}"
+
+
+# ----------------------------------------------------------------------------------------
+
+class _Clock:
+    """Accumulates wall time per phase name."""
+
+    def __init__(self):
+        self.timings: dict[str, float] = {}
+
+    def phase(self, name):
+        clock = self
+
+        class _Phase:
+            def __enter__(self):
+                self.t0 = time.perf_counter()
+
+            def __exit__(self, *exc):
+                clock.timings[name] = clock.timings.get(name, 0.0) + time.perf_counter() - self.t0
+                return False
+
+        return _Phase()
+
+
+def _cell_seconds(nb) -> tuple[float, float | None]:
+    """Kernel time spent on cells (sum over cells) and when the first cell started (epoch s).
+
+    Read from the timing metadata nbclient records on every executed cell.
+    """
+    total, first = 0.0, None
+    for cell in nb.cells:
+        ex = cell.get("metadata", {}).get("execution", {})
+        start, end = ex.get("iopub.status.busy"), ex.get("shell.execute_reply")
+        if not (start and end):
+            continue
+        t0 = datetime.fromisoformat(start).timestamp()
+        total += max(0.0, datetime.fromisoformat(end).timestamp() - t0)
+        first = t0 if first is None else min(first, t0)
+    return total, first
+
+
+def _load_config(plain: dict):
+    from traitlets.config import Config
+
+    config = Config(plain)
+    if "cell_timeout" not in config.SandboxedExecute and "timeout" in config.Execute:
+        # One per-cell limit for both executors: the course sets it once, for nbgrader.
+        config.SandboxedExecute.cell_timeout = float(config.Execute.timeout)
+    if "extra_arguments" not in config.Execute:
+        # An in-memory IPython history: concurrent kernels would otherwise share one SQLite
+        # history file in $HOME. Quiet log: the kernel's start-up chatter is not feedback.
+        config.Execute.extra_arguments = ["--HistoryManager.hist_file=:memory:",
+                                          "--IPKernelApp.log_level=ERROR"]
+    return config
+
+
+def _sandbox_outcome(nb) -> dict | None:
+    return (nb.metadata.get("actlab") or {}).get("sandbox")
+
+
+def _intake(student_dir: Path, release_dir: Path) -> dict | None:
+    """Run engineer H's intake if installed: {notebook name: (ok, reason, cleaned nb or None)}."""
+    mod = _optional("intake")
+    if mod is None or not hasattr(mod, "inspect_submission"):
+        return None
+    report = mod.inspect_submission(student_dir, release_dir)
+    entries = getattr(report, "notebooks", report)
+    if isinstance(entries, dict):
+        entries = [(k, v) for k, v in entries.items()]
+    else:
+        entries = [(getattr(e, "name", None) or Path(str(getattr(e, "path", ""))).stem, e) for e in entries]
+    out = {}
+    for name, e in entries:
+        name = Path(str(name)).stem
+        nb = None
+        for attr in ("notebook", "nb", "cleaned"):
+            nb = getattr(e, attr, None)
+            if nb is not None:
+                break
+        out[name] = (bool(getattr(e, "ok", True)), str(getattr(e, "reason", "") or ""), nb)
+    return out
+
+
+def _scan(nb) -> list[str]:
+    """Engineer H's tampering scan, if installed: one short text per finding."""
+    mod = _optional("integrity")
+    if mod is None or not hasattr(mod, "scan"):
+        return []
+    return [str(f) for f in mod.scan(nb)]
+
+
+def run_job(spec: JobSpec) -> JobResult:
+    """Grade one submission; never raises for a bad notebook (the status says what happened).
+
+    Timings (seconds): ``unpack`` (private course folder), ``intake``, ``sanitize``
+    (nbgrader's restore of locked cells), ``execute`` (kernel start, sandbox and cells),
+    ``cells`` (kernel time inside cells, part of ``execute``), ``kernel_start`` (from the
+    start of execution to the first cell, part of ``execute``), ``bookkeeping`` (saving
+    grades into the gradebook), ``feedback`` (HTML) and ``total``.
+    """
+    clock = _Clock()
+    t_start = time.perf_counter()
+    try:
+        with tempfile.TemporaryDirectory(prefix="actlab-job-") as tmp:
+            notebooks = _run_in(Path(tmp), spec, clock)
+    except Exception as exc:  # the job itself failed: report it, do not take the batch down
+        detail = f"grading job failed: {type(exc).__name__}: {exc}"
+        tb = traceback.format_exc(limit=4)
+        notebooks = [NotebookResult(n, "crashed", detail + "\n" + tb if os.environ.get("ACTLAB_DEBUG") else detail)
+                     for n in spec.expected_notebooks]
+    clock.timings["total"] = time.perf_counter() - t_start
+    status = worst_status(nb.status for nb in notebooks)
+    return JobResult(spec.student_id, spec.assignment, status, notebooks,
+                     {k: round(v, 6) for k, v in clock.timings.items()},
+                     worker=f"{os.uname().nodename}:{os.getpid()}")
+
+
+def _run_in(tmp: Path, spec: JobSpec, clock: _Clock) -> list[NotebookResult]:
+    import nbformat
+    from nbgrader import utils as nbg_utils
+    from nbgrader.api import Gradebook
+
+    from .course import unpack_folder
+
+    with clock.phase("unpack"):
+        unpack_folder(spec.template, tmp)
+        db_url = f"sqlite:///{tmp / 'gradebook.db'}"
+        student_dir = tmp / "submitted" / spec.student_id / spec.assignment
+        student_dir.mkdir(parents=True)
+        for name, data in spec.notebooks.items():
+            (student_dir / f"{name}.ipynb").write_bytes(data)
+        for rel, data in spec.extra_files.items():
+            dest = student_dir / rel
+            if tmp not in dest.resolve().parents:
+                continue  # a path that escapes the folder is never written
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest.write_bytes(data)
+        # The kernel runs in the autograded folder, next to the instructor's data files,
+        # exactly as nbgrader's autograde lays it out.
+        work_dir = tmp / "autograded" / spec.student_id / spec.assignment
+        work_dir.mkdir(parents=True)
+        source_dir = tmp / "source" / spec.assignment
+        for path in source_dir.rglob("*"):
+            if path.is_file() and path.suffix != ".ipynb":
+                dest = work_dir / path.relative_to(source_dir)
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                dest.write_bytes(path.read_bytes())
+        config = _load_config(spec.config)
+
+    with clock.phase("intake"):
+        intake = _intake(student_dir, tmp / "release" / spec.assignment)
+
+    with clock.phase("bookkeeping"):
+        with Gradebook(db_url, spec.course_id) as gb:
+            gb.update_or_create_student(spec.student_id)
+            gb.update_or_create_submission(spec.assignment, spec.student_id)
+
+    results = []
+    for name in spec.expected_notebooks:
+        if intake is not None:
+            ok, reason, nb = intake.get(name, (False, "not handed in", None))
+        elif name not in spec.notebooks:
+            ok, reason, nb = False, "not handed in", None
+        else:
+            ok, reason, nb = True, "", None
+            try:
+                nb = nbformat.reads(spec.notebooks[name].decode("utf-8"), as_version=4)
+            except Exception as exc:
+                ok, reason = False, f"not a readable notebook ({type(exc).__name__})"
+        if not ok:
+            # Not handed in under its own name and not found under another one either.
+            status = "missing" if name not in spec.notebooks else "quarantined"
+            results.append(NotebookResult(name, status, reason or "rejected at intake",
+                                          grades=_grades(db_url, spec, name, zero=True)))
+            continue
+        # Sources may arrive as lists of lines (nbformat's on-disk form); everything
+        # downstream (scan, nbgrader's checksums) expects one string per cell.
+        nbformat.v4.rwbase.rejoin_lines(nb)
+        results.append(_grade_notebook(nb, name, spec, config, db_url, work_dir, clock,
+                                       nbformat, nbg_utils))
+    return results
+
+
+def _grades(db_url, spec, name, zero=False) -> list:
+    """Per graded cell of ``name``, from the private gradebook:
+    (grade_id, score, max_score, auto_score or None, needs_manual_grade)."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(db_url, spec.course_id) as gb:
+        sub = gb.find_submission_notebook(name, spec.assignment, spec.student_id)
+        rows = []
+        for g in sub.grades:
+            score = 0.0 if zero else float(g.score or 0.0)
+            auto = 0.0 if zero else (None if g.auto_score is None else float(g.auto_score))
+            manual = False if zero else bool(g.needs_manual_grade)
+            rows.append((g.name, score, float(g.max_score), auto, manual))
+        if zero:
+            for g in sub.grades:
+                g.auto_score = 0.0
+                g.needs_manual_grade = False
+            gb.db.commit()
+    return rows
+
+
+def _grade_notebook(nb, name, spec, config, db_url, work_dir, clock, nbformat, nbg_utils):
+    sanitize, autograde = _preprocessor_classes()
+    findings = _scan(nb)
+
+    from nbconvert.exporters.exporter import ResourcesDict
+
+    resources = ResourcesDict()
+    resources.update({
+        "unique_key": name,
+        "output_files_dir": f"{name}_files",
+        "metadata": {"name": name, "path": str(work_dir)},
+        "nbgrader": {"student": spec.student_id, "assignment": spec.assignment,
+                     "notebook": name, "db_url": db_url},
+    })
+    with clock.phase("sanitize"):
+        for cls in sanitize:
+            nb, resources = cls(config=config)(nb, resources)
+
+    status, reason = "graded", ""
+    for cls in autograde:
+        if cls.__name__ != "Execute":
+            with clock.phase("bookkeeping"):
+                nb, resources = cls(config=config)(nb, resources)
+            continue
+        # nbgrader's Execute runs the kernel with our rights; SandboxedExecute (engineer H)
+        # runs it under bubblewrap and records how that went.
+        executor = sandbox_module().SandboxedExecute if spec.sandbox else cls
+        wall0 = time.time()
+        try:
+            with clock.phase("execute"), nbg_utils.setenv(NBGRADER_EXECUTION="autograde"):
+                nb, resources = executor(config=config)(nb, resources)
+        except Exception as exc:
+            status = "timed_out" if "Timeout" in type(exc).__name__ else "crashed"
+            first_line = (str(exc).strip().splitlines() or [""])[0]
+            reason = f"{type(exc).__name__}: {first_line}"[:300]
+        cells, first = _cell_seconds(nb)
+        clock.timings["cells"] = clock.timings.get("cells", 0.0) + cells
+        if first is not None:
+            clock.timings["kernel_start"] = clock.timings.get("kernel_start", 0.0) + max(0.0, first - wall0)
+        outcome = (resources.get("actlab") or {}).get("sandbox") or _sandbox_outcome(nb)
+        if outcome:
+            clock.timings["sandbox_run"] = float(outcome.get("seconds", 0.0) or 0.0)
+            if outcome.get("status", "ok") != "ok":
+                status = outcome["status"] if outcome["status"] in STATUSES else "crashed"
+                reason = (str(outcome.get("detail", "")) or status)[:300]
+
+    grades = _grades(db_url, spec, name)
+    with clock.phase("feedback"):
+        html = _feedback_html(nb, resources)
+    if findings and status == "graded":
+        status, reason = "tampering_suspected", "; ".join(findings)
+    return NotebookResult(name, status, reason, grades=grades, feedback_html=html,
+                          autograded=nbformat.writes(nb).encode(), findings=findings)
+
+
+def _feedback_html(nb, resources) -> str:
+    """nbgrader's feedback page for an autograded notebook (GetGrades + feedback template)."""
+    import copy
+
+    from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+    from nbgrader.preprocessors import GetGrades
+
+    nb = copy.deepcopy(nb)
+    resources = copy.copy(resources)
+    resources["nbgrader"] = dict(resources["nbgrader"])
+    nb, resources = GetGrades()(nb, resources)
+    css = CSSHTMLHeaderPreprocessor(enabled=True)
+    nb, resources = css(nb, resources)
+    html, _ = _feedback_exporter().from_notebook_node(nb, resources=resources)
+    return html

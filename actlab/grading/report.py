@@ -1,0 +1,159 @@
+"""Write what grading found: grades.csv, details.csv, feedback pages, the gradebook, a summary.
+
+Everything here runs in the parent, serially, after the jobs are done; that is the only
+place where the course gradebook is written, so SQLite never sees two writers. Rows are
+sorted and carry no timestamps: grading the same folder twice gives byte-identical CSVs.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import tempfile
+from collections import Counter, defaultdict
+from pathlib import Path
+
+from .course import AssignmentTemplate, ensure_tools_on_path, unpack_folder
+from .job import STATUSES, JobResult
+
+GRADES_COLUMNS = ("student_id", "assignment", "score", "max_score", "status")
+DETAILS_COLUMNS = ("student_id", "assignment", "notebook", "grade_id", "score", "max_score")
+
+
+def fmt_score(x: float) -> str:
+    """A score as text: at most 6 significant digits, no trailing zeros ('3', '2.5')."""
+    return format(round(float(x), 6), "g")
+
+
+def _sorted(results):
+    return sorted(results, key=lambda r: (r.student_id, r.assignment))
+
+
+def detail_rows(result: JobResult, template: AssignmentTemplate) -> list[tuple]:
+    """One row per graded cell of the assignment, in notebook order.
+
+    A cell the job did not report (its notebook crashed before grading) scores 0.
+    """
+    got = {(nb.name, g[0]): g[1] for nb in result.notebooks for g in nb.grades}
+    return [(result.student_id, result.assignment, c.notebook, c.grade_id,
+             fmt_score(got.get((c.notebook, c.grade_id), 0.0)), fmt_score(c.max_score))
+            for c in template.cells]
+
+
+def write_csvs(results: list[JobResult], templates: dict[str, AssignmentTemplate], out: Path) -> None:
+    """Write ``out/grades.csv`` (one row per submission) and ``out/details.csv`` (per cell)."""
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / "grades.csv", "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(GRADES_COLUMNS)
+        for r in _sorted(results):
+            w.writerow((r.student_id, r.assignment, fmt_score(r.score),
+                        fmt_score(templates[r.assignment].max_score), r.status))
+    with open(out / "details.csv", "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(DETAILS_COLUMNS)
+        for r in _sorted(results):
+            w.writerows(detail_rows(r, templates[r.assignment]))
+
+
+_PLAIN_PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title></head>
+<body><h1>{title}</h1><p>Status: <strong>{status}</strong></p><p>{reason}</p>
+<p>Score: {score} / {max_score}</p></body></html>
+"""
+
+
+def write_feedback(results: list[JobResult], templates: dict[str, AssignmentTemplate], out: Path) -> list[Path]:
+    """Feedback HTML at ``out/feedback/<student>/<assignment>/<notebook>.html``.
+
+    Graded notebooks get nbgrader's feedback page; a notebook that could not be graded
+    (missing, quarantined, crashed) gets a short page saying why. Autograded notebooks go
+    to ``out/autograded/<student>/<assignment>/``. Returns the feedback paths written.
+    """
+    written = []
+    for r in _sorted(results):
+        folder = out / "feedback" / r.student_id / r.assignment
+        folder.mkdir(parents=True, exist_ok=True)
+        for nb in r.notebooks:
+            page = nb.feedback_html
+            if page is None:
+                score = sum(g[1] for g in nb.grades)
+                max_score = sum(c.max_score for c in templates[r.assignment].cells if c.notebook == nb.name)
+                page = _PLAIN_PAGE.format(
+                    title=html.escape(f"{r.assignment}: {nb.name} ({r.student_id})"),
+                    status=html.escape(nb.status), reason=html.escape(nb.reason),
+                    score=fmt_score(score), max_score=fmt_score(max_score))
+            path = folder / f"{nb.name}.html"
+            path.write_text(page, encoding="utf-8")
+            written.append(path)
+            if nb.autograded is not None:
+                ag = out / "autograded" / r.student_id / r.assignment
+                ag.mkdir(parents=True, exist_ok=True)
+                (ag / f"{nb.name}.ipynb").write_bytes(nb.autograded)
+    return written
+
+
+def summary_table(results: list[JobResult], templates: dict[str, AssignmentTemplate]) -> str:
+    """A plain-text table: per assignment, submissions, mean score and counts per status."""
+    from tabulate import tabulate
+
+    by_assignment = defaultdict(list)
+    for r in results:
+        by_assignment[r.assignment].append(r)
+    seen = [s for s in STATUSES if any(r.status == s for r in results)]
+    rows = []
+    for name in sorted(by_assignment):
+        rs = by_assignment[name]
+        counts = Counter(r.status for r in rs)
+        mean = sum(r.score for r in rs) / len(rs)
+        rows.append([name, len(rs), f"{fmt_score(mean)} / {fmt_score(templates[name].max_score)}",
+                     *[counts.get(s, 0) for s in seen]])
+    return tabulate(rows, headers=["assignment", "submissions", "mean score", *seen], tablefmt="simple")
+
+
+def merge_into_gradebook(db_url: str, course_id: str, templates: dict[str, AssignmentTemplate],
+                         results: list[JobResult]) -> None:
+    """Record every result in the course gradebook (as ``nbgrader autograde`` would).
+
+    Each assignment's structure (notebooks, graded, solution, task and source cells) is
+    copied from its template gradebook first, so formgrader can show the submissions.
+    """
+    from nbgrader.api import Gradebook
+
+    ensure_tools_on_path()
+    with Gradebook(db_url, course_id) as gb:
+        for tpl in templates.values():
+            _copy_structure(tpl, gb)
+        for r in _sorted(results):
+            gb.update_or_create_student(r.student_id)
+            gb.update_or_create_submission(r.assignment, r.student_id)
+            for nb in r.notebooks:
+                for row in nb.grades:
+                    grade = gb.find_grade(row[0], nb.name, r.assignment, r.student_id)
+                    auto, manual_needed = (row[3], row[4]) if len(row) > 3 else (row[1], False)
+                    grade.auto_score = auto
+                    grade.needs_manual_grade = bool(manual_needed)
+            gb.db.commit()
+
+
+def _copy_structure(tpl: AssignmentTemplate, gb) -> None:
+    from nbgrader.api import Gradebook
+
+    with tempfile.TemporaryDirectory(prefix="actlab-merge-") as tmp:
+        unpack_folder(tpl.archive, Path(tmp))
+        with Gradebook(f"sqlite:///{Path(tmp) / 'gradebook.db'}", tpl.course_id) as src:
+            a = src.find_assignment(tpl.name)
+            gb.update_or_create_assignment(tpl.name)
+            for nb in a.notebooks:
+                gb.update_or_create_notebook(nb.name, tpl.name)
+                for c in nb.grade_cells:
+                    gb.update_or_create_grade_cell(c.name, nb.name, tpl.name,
+                                                   max_score=c.max_score, cell_type=c.cell_type)
+                for c in nb.task_cells:
+                    gb.update_or_create_task_cell(c.name, nb.name, tpl.name,
+                                                  max_score=c.max_score, cell_type=c.cell_type)
+                for c in nb.solution_cells:
+                    gb.update_or_create_solution_cell(c.name, nb.name, tpl.name)
+                for c in nb.source_cells:
+                    gb.update_or_create_source_cell(c.name, nb.name, tpl.name, cell_type=c.cell_type,
+                                                    locked=c.locked, source=c.source, checksum=c.checksum)
