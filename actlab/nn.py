@@ -19,6 +19,7 @@ experiments of chapters 2-5.
 
 from __future__ import annotations
 
+import inspect
 import math
 import time
 from collections import namedtuple
@@ -288,6 +289,16 @@ class Dense(Layer):
         return f"Dense({self.n_in}, {self.n_out}, init={self.init_name!r}, dtype={self.dtype})"
 
 
+def _keyword_names(fn) -> set[str]:
+    """Names ``fn`` accepts as keywords besides its first (input) argument."""
+    try:
+        parameters = list(inspect.signature(fn).parameters.values())[1:]
+    except (TypeError, ValueError):
+        return set()
+    return {p.name for p in parameters
+            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+
+
 class ActivationLayer(Layer):
     """Applies a registry activation: ``a = f(z)``.
 
@@ -307,6 +318,12 @@ class ActivationLayer(Layer):
         self.activation = acts.get(name)
         self.name = self.activation.name
         self.options = {**self.activation.defaults, **params}
+        unknown = set(params) - set(self.activation.defaults) - _keyword_names(self.activation.fn)
+        if unknown:
+            valid = sorted(self.activation.defaults) or ["none"]
+            raise ValueError(f"activation {self.name!r} has no parameter "
+                             f"{', '.join(map(repr, sorted(unknown)))}; its parameters: "
+                             f"{', '.join(valid)}")
         self._takes_training = "training" in self.options
         self._takes_rng = "rng" in self.options
         self.rng = np.random.default_rng(seed)
@@ -1045,9 +1062,14 @@ def train(model: Sequential, X, y, epochs: int, batch_size: int = 32, optimizer=
         raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
     if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    if not hasattr(model, "layers"):
+        raise TypeError(f"train() needs a Sequential model (with .layers), got {model!r}")
     X, y = _check_xy(model, X, y)
     layers = _loss_head(model)
     n_classes = _forward(layers, X[:1], False).shape[1]
+    if n_classes < 2:
+        raise ValueError(f"softmax cross-entropy needs at least 2 output units, the model has "
+                         f"{n_classes}")
     y = _check_labels(y, len(y), n_classes)
     rng = np.random.default_rng(seed)
     if validation_data is not None:

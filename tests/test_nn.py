@@ -367,7 +367,7 @@ def test_optimiser_refuses_parameters_of_another_shape():
         opt.step([np.zeros(4)], [np.ones(4)])
 
 
-def test_adam_and_sgd_match_pytorch_on_a_small_mlp():
+def test_three_adam_steps_match_pytorch_on_a_small_mlp():
     """Are three Adam steps on a 4-8-3 ReLU MLP (float64) the same parameters PyTorch gets
     from the same start — an end-to-end check of forward, loss, backward and update?"""
     torch = pytest.importorskip("torch")
@@ -680,3 +680,17 @@ def test_diagnostics_leave_batchnorm_running_statistics_alone():
     mean, var = bn.running_mean.copy(), bn.running_var.copy()
     nn.layer_diagnostics(model, XOR_X, XOR_Y)
     assert np.array_equal(bn.running_mean, mean) and np.array_equal(bn.running_var, var)
+
+
+def test_activation_layer_rejects_a_parameter_its_activation_does_not_take():
+    """Does ActivationLayer('relu', alpha=0.1) fail at construction, naming the parameter,
+    rather than deep inside the first forward pass?"""
+    with pytest.raises(ValueError, match="'relu' has no parameter 'alpha'"):
+        nn.ActivationLayer("relu", alpha=0.1)
+    assert nn.ActivationLayer("leaky_relu", alpha=0.1).options["alpha"] == 0.1
+
+
+def test_train_refuses_a_single_output_unit():
+    """Is a one-unit output (where softmax is constant) refused with a clear message?"""
+    with pytest.raises(ValueError, match="at least 2 output units"):
+        nn.train(nn.mlp([2, 3, 1]), XOR_X, np.zeros(4, dtype=int), epochs=1)
