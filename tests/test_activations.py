@@ -621,3 +621,21 @@ def test_every_reference_key_is_in_the_book_bibliography():
     keys = set(re.findall(r"@\w+\{\s*([^,\s]+)\s*,", bib.read_text(encoding="utf-8")))
     missing = {a.reference for a in A.REGISTRY.values() if a.reference} - keys
     assert not missing, f"keys missing from references.bib: {sorted(missing)}"
+
+
+@settings(deadline=None, max_examples=150)
+@given(st.sampled_from(SAME_SHAPE),
+       hnp.arrays(st.sampled_from([np.float32, np.float64]),
+                  hnp.array_shapes(min_dims=0, max_dims=3, max_side=4),
+                  elements=st.floats(-1e4, 1e4, width=32)))
+def test_contract_holds_for_arbitrary_arrays(name, x):
+    """For any shape (0-d to 3-d), float32/float64 and values in [−1e4, 1e4]: same shape and dtype,
+    finite, no warning, input untouched — for forward, grad and backward alike."""
+    before = x.copy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for what, fn in _callables(name):
+            y = fn(x)
+            assert y.shape == x.shape and y.dtype == x.dtype, what
+            assert np.all(np.isfinite(y)), (what, x, y)
+    np.testing.assert_array_equal(x, before)
