@@ -15,6 +15,8 @@ problem sets, so learners get the same specific messages everywhere.
 from __future__ import annotations
 
 import argparse
+import logging
+import os
 import shutil
 import sys
 import tempfile
@@ -38,6 +40,29 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 # --------------------------------------------------------------------------------------------
 # Generating the student versions
 # --------------------------------------------------------------------------------------------
+
+
+def ensure_tools_on_path() -> None:
+    """Put this interpreter's ``bin`` folder on PATH.
+
+    nbgrader's Gradebook runs the ``alembic`` command by name; when Python is started as
+    ``.venv/bin/python`` without activating the venv, that command is not on PATH.
+    """
+    bindir = os.path.dirname(sys.executable)
+    parts = os.environ.get("PATH", "").split(os.pathsep)
+    if bindir not in parts:
+        os.environ["PATH"] = os.pathsep.join([bindir, *parts])
+
+
+class _Collect(logging.Handler):
+    """Keeps nbgrader's error log lines, to put them in the exception we raise."""
+
+    def __init__(self):
+        super().__init__(level=logging.ERROR)
+        self.lines: list[str] = []
+
+    def emit(self, record):
+        self.lines.append(record.getMessage())
 
 
 def _nbgrader_config(course_root: Path):
@@ -86,6 +111,7 @@ def generate(
             raise FileNotFoundError(f"no instructor notebook {source_dir / name / (name + '.ipynb')}")
     if progress is None:
         progress = sys.stderr.isatty()
+    ensure_tools_on_path()
 
     written = []
     with tempfile.TemporaryDirectory(prefix="actlab-generate-") as tmp:
@@ -98,10 +124,15 @@ def generate(
             coursedir.assignment_id = name
             converter = GenerateAssignment(coursedir=coursedir, config=config)
             converter.force = True
+            errors = _Collect()
+            converter.log.addHandler(errors)
             try:
                 converter.start()
             except Exception as exc:  # nbgrader wraps its own errors in NbGraderException
-                raise RuntimeError(f"nbgrader could not generate {name}: {exc}") from exc
+                detail = "\n".join(errors.lines[-3:]) or str(exc)
+                raise RuntimeError(f"nbgrader could not generate {name}:\n{detail}") from exc
+            finally:
+                converter.log.removeHandler(errors)
             produced = course / "release" / name / f"{name}.ipynb"
             if not produced.is_file():
                 raise RuntimeError(f"nbgrader produced no student notebook for {name}")
