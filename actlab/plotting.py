@@ -58,14 +58,16 @@ def _enable_notebook_display() -> None:
         import matplotlib_inline.backend_inline  # noqa: F401  (registers the formatter)
 
 
-def _new_figure(nrows: int, ncols: int, width: float, height: float) -> tuple[Figure, np.ndarray]:
+def _new_figure(nrows: int, ncols: int, width: float, height: float,
+                sharey: bool = False) -> tuple[Figure, np.ndarray]:
     # Figure() rather than plt.figure(): pyplot would keep every figure alive and the notebook's
     # inline backend would show a returned figure twice (once as the cell's value, once on
     # flush). An unmanaged Figure is shown once, is collected when unused, and is safe in
     # worker processes.
     _enable_notebook_display()
     fig = Figure(figsize=(width, height), layout="constrained")
-    axes = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False)).reshape(nrows, ncols)
+    axes = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False, sharey=sharey))
+    axes = axes.reshape(nrows, ncols)
     return fig, axes
 
 
@@ -241,7 +243,8 @@ def training_curves(histories: Mapping[str, Any], metric: str = "accuracy",
     if not histories:
         raise ValueError("give at least one history to plot")
     if ax is None:
-        fig, axes = _new_figure(1, 2, 9.0, 3.4)
+        # A shared y-axis makes the gap between training and validation readable at a glance.
+        fig, axes = _new_figure(1, 2, 9.0, 3.4, sharey=True)
         ax_train, ax_val = axes[0]
     else:
         ax_train, ax_val = ax
