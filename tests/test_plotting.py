@@ -112,6 +112,7 @@ def test_training_curves_plot_each_history_in_both_panels():
         np.testing.assert_array_equal(train_line.get_ydata(), acc)
         np.testing.assert_array_equal(val_line.get_ydata(), val)
     assert "validation" in ax_val.get_title()
+    assert ax_train.get_shared_y_axes().joined(ax_train, ax_val), "panels share the y-axis"
 
 
 def test_training_curves_name_the_missing_series():
