@@ -295,7 +295,8 @@ def gradient_norms(diagnostics: Mapping[str, Any], ax: Axes | None = None,
     ax : an Axes to draw on, or ``None`` for a new figure.
     kind : ``"bars"`` (grouped bars per layer) or ``"lines"`` (one line per activation).
 
-    Returns the Figure. Bars are grouped as one container per label (``ax.containers``, whose
+    The y-axis is logarithmic unless every norm is 0 (a fully dead network); a zero norm has no
+    visible bar on the log axis. Returns the Figure. Bars are grouped as one container per label (``ax.containers``, whose
     ``get_label()`` is the label; each bar has ``gid`` ``"<label>"``); lines have ``gid`` ``"<label>"``. Layers are numbered from 1.
     """
     if kind not in ("bars", "lines"):
@@ -318,8 +319,13 @@ def gradient_norms(diagnostics: Mapping[str, Any], ax: Axes | None = None,
                 patch.set_gid(label)
         else:
             ax.plot(pos, norms, marker="o", label=label, color=f"C{i % 10}", gid=label)
-    # Norms spanning orders of magnitude are the point of the figure, hence the log axis.
-    ax.set_yscale("log")
+    # Norms spanning orders of magnitude are the point of the figure, hence the log axis; a
+    # network whose gradients are all exactly zero (every unit dead) cannot be log-scaled.
+    if any(np.any(norms > 0) for norms in series.values()):
+        ax.set_yscale("log")
+    else:
+        ax.text(0.5, 0.5, "every gradient is exactly 0", transform=ax.transAxes,
+                ha="center", va="center")
     ax.set_xticks(layers, [f"layer {i}" for i in layers])
     ax.set_xlabel("layer (input → output)")
     ax.set_ylabel("‖∂L/∂W‖")

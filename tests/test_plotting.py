@@ -151,6 +151,16 @@ def test_gradient_norms_accept_real_layer_diagnostics():
     np.testing.assert_allclose(heights, [r["grad_norm"] for r in rows])
 
 
+def test_gradient_norms_of_a_dead_network_still_draw():
+    """With every norm exactly 0 (all units dead), is the figure drawn linearly and without warning?"""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fig = P.gradient_norms({"relu": [0.0, 0.0, 0.0]})
+    ax = fig.axes[0]
+    assert ax.get_yscale() == "linear"
+    assert any("0" in t.get_text() for t in ax.texts)
+
+
 def test_gradient_norms_reject_negative_values():
     """Is a negative 'norm' a ValueError?"""
     with pytest.raises(ValueError, match="non-negative"):
