@@ -250,7 +250,10 @@ def training_curves(histories: Mapping[str, Any], metric: str = "accuracy",
         ax_train, ax_val = ax
     for i, (label, history) in enumerate(histories.items()):
         train = _series(history, metric)
-        val = _series(history, f"val_{metric}")
+        try:
+            val = _series(history, f"val_{metric}")
+        except ValueError:
+            val = []
         color = f"C{i % 10}"
         ax_train.plot(np.arange(1, len(train) + 1), train, marker="o", markersize=3,
                       color=color, label=label, gid=f"{label}:train")

@@ -115,6 +115,14 @@ def test_training_curves_plot_each_history_in_both_panels():
     assert ax_train.get_shared_y_axes().joined(ax_train, ax_val), "panels share the y-axis"
 
 
+def test_training_curves_without_validation_draw_only_the_training_curve():
+    """Does a run with no validation series get a training line and no validation line?"""
+    fig = P.training_curves({"relu": {"loss": [2.0, 1.0]}}, metric="loss")
+    ax_train, ax_val = fig.axes
+    np.testing.assert_array_equal(_line(ax_train, "relu:train").get_ydata(), [2.0, 1.0])
+    assert ax_val.lines == [] or len(ax_val.lines) == 0
+
+
 def test_training_curves_name_the_missing_series():
     """Does a history without the requested metric raise a ValueError naming it?"""
     with pytest.raises(ValueError, match="'loss'"):
