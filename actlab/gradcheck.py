@@ -172,7 +172,7 @@ def rel_error(a: Any, b: Any) -> float:
     return float(err.max()) if err.size else 0.0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class GradCheckResult:
     """Outcome of :func:`check_grad`.
 
