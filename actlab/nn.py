@@ -1077,9 +1077,13 @@ def train(model: Sequential, X, y, epochs: int, batch_size: int = 32, optimizer=
         X_tr, y_tr = X, y
     else:
         n_val = _split_sizes(len(X), validation_split)
-        order = rng.permutation(len(X))
-        X_val, y_val = X[order[len(X) - n_val:]], y[order[len(X) - n_val:]]
-        X_tr, y_tr = X[order[:len(X) - n_val]], y[order[:len(X) - n_val]]
+        if n_val:
+            order = rng.permutation(len(X))
+            X_val, y_val = X[order[len(X) - n_val:]], y[order[len(X) - n_val:]]
+            X_tr, y_tr = X[order[:len(X) - n_val]], y[order[:len(X) - n_val]]
+        else:  # no copy of the data when nothing is held out
+            X_val, y_val = X[:0], y[:0]
+            X_tr, y_tr = X, y
     optimizer = Adam() if optimizer is None else optimizer
     loss_fn = SoftmaxCrossEntropy()
     n_train = len(X_tr)
