@@ -565,6 +565,10 @@ class SandboxedExecute(NbGraderPreprocessor):
 
     def __init__(self, *args, limits: Limits | None = None, **kwargs):
         super().__init__(*args, **kwargs)
+        # A course that only sets nbgrader's own per-cell timeout keeps that meaning here.
+        own, stock = self.config.get("SandboxedExecute", {}), self.config.get("Execute", {})
+        if "cell_timeout" not in own and "timeout" in stock and stock["timeout"]:
+            self.cell_timeout = float(stock["timeout"])
         if limits is not None:
             for name, value in asdict(limits).items():
                 setattr(self, name, value)

@@ -1,0 +1,479 @@
+"""Builders for the adversarial grading corpus: a fixture course and hostile submissions.
+
+The fixture course has one assignment, ``ps_guard``, with one notebook: the student writes
+``squash(x)`` (the logistic sigmoid); a visible test worth 1 point uses
+``np.testing.assert_allclose`` and a test worth 2 points uses ``np.allclose`` plus a hidden
+test. A correct answer scores 3, :data:`PARTIAL` 1, :data:`WRONG` and the blank stub 0.
+
+Every hostile case is a :class:`Case`: the files a student hands in (built from the
+released notebook) and the points and status the grader must give it. Many cases encode
+the property they attack in the points: the notebook answers correctly only if the
+attack was *contained* (3 points = bounded), or only if it *succeeded* (a leak would
+turn 0 points into 3). Nothing here is committed as data: big files are made sparse in
+the test's temporary folder.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import nbformat
+
+ASSIGNMENT = "ps_guard"
+
+CORRECT = (
+    "def squash(x):\n"
+    "    x = np.asarray(x, dtype=float)\n"
+    "    return 1.0 / (1.0 + np.exp(-x))\n"
+)
+# Right for x >= 0 only: passes the visible test (1 point), fails the hidden one.
+PARTIAL = (
+    "def squash(x):\n"
+    "    x = np.asarray(x, dtype=float)\n"
+    "    return np.where(x >= 0, 1.0 / (1.0 + np.exp(-np.abs(x))), 0.0)\n"
+)
+WRONG = (
+    "def squash(x):\n"
+    "    return np.zeros_like(np.asarray(x, dtype=float))\n"
+)
+
+_SOLUTION = (
+    "def squash(x):\n"
+    "    \"\"\"Logistic sigmoid, elementwise. x: array-like -> float64 array.\"\"\"\n"
+    "    ### BEGIN SOLUTION\n"
+    "    x = np.asarray(x, dtype=float)\n"
+    "    return 1.0 / (1.0 + np.exp(-x))\n"
+    "    ### END SOLUTION\n"
+)
+_TEST_VISIBLE = ("np.testing.assert_allclose(squash(np.array([0.0, 2.0])), "
+                 "[0.5, 0.8807970779778823], rtol=1e-12)")
+_TEST_HIDDEN = (
+    "assert np.allclose(squash(0.0), 0.5)\n"
+    "### BEGIN HIDDEN TESTS\n"
+    "assert np.allclose(squash(np.array([-3.0])), [0.04742587317756678], rtol=0, atol=1e-12)\n"
+    "### END HIDDEN TESTS\n"
+)
+
+
+def _cell(source, grade_id, *, cell_type="code", solution=False, grade=False, points=0):
+    make = nbformat.v4.new_code_cell if cell_type == "code" else nbformat.v4.new_markdown_cell
+    cell = make(source)
+    meta = {"grade": grade, "solution": solution, "locked": not solution,
+            "grade_id": grade_id, "schema_version": 3}
+    if grade:
+        meta["points"] = points
+    cell.metadata["nbgrader"] = meta
+    return cell
+
+
+def write_course(root: Path, *, cell_timeout: float, notebook_timeout: float,
+                 memory_bytes: int) -> Path:
+    """Write the fixture course (config, source notebook, an instructor gradebook file)."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "source" / ASSIGNMENT).mkdir(parents=True)
+    (root / "nbgrader_config.py").write_text(
+        "c = get_config()  # noqa: F821\n"
+        "import os\n"
+        "_ROOT = os.path.dirname(os.path.abspath(__file__))\n"
+        "c.CourseDirectory.root = _ROOT\n"
+        "c.CourseDirectory.course_id = 'guard'\n"
+        "c.CourseDirectory.source_directory = 'source'\n"
+        "c.CourseDirectory.release_directory = 'release'\n"
+        "c.CourseDirectory.db_url = 'sqlite:///' + os.path.join(_ROOT, 'gradebook.db')\n"
+        f"c.Execute.timeout = {int(cell_timeout)}\n"
+        f"c.SandboxedExecute.cell_timeout = {float(cell_timeout)}\n"
+        f"c.SandboxedExecute.notebook_timeout = {float(notebook_timeout)}\n"
+        f"c.SandboxedExecute.memory_bytes = {int(memory_bytes)}\n")
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [
+        _cell("Write `squash(x)`, the logistic sigmoid.", "intro", cell_type="markdown"),
+        _cell("import numpy as np", "imports"),
+        _cell(_SOLUTION, "squash", solution=True),
+        _cell(_TEST_VISIBLE, "test_visible", grade=True, points=1),
+        _cell(_TEST_HIDDEN, "test_hidden", grade=True, points=2),
+    ]
+    nbformat.write(nb, root / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
+    return root
+
+
+def student_notebook(release_nb, answer: str):
+    """The release notebook with the student's ``answer`` as the solution cell."""
+    nb = copy.deepcopy(release_nb)
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("solution"):
+            cell.source = answer
+    return nb
+
+
+def _nb_bytes(nb) -> bytes:
+    return nbformat.writes(nb).encode("utf-8")
+
+
+@dataclass
+class Context:
+    """What builders know: the released notebook and paths the attacks aim at."""
+
+    release_nb: object
+    course_root: Path
+    scratch: Path
+    loopback_port: int
+
+
+@dataclass
+class Case:
+    """One submission: ``build(ctx) -> {relative path: bytes}`` (a path ending in
+    ``.sparse`` followed by a size creates a sparse file instead), and the expected result."""
+
+    name: str
+    build: Callable
+    points: float
+    status: str
+    question: str
+    flags: dict = field(default_factory=dict)
+
+
+def _answer_case(name, answer_fn, points, status, question, **flags) -> Case:
+    def build(ctx):
+        answer = answer_fn(ctx) if callable(answer_fn) else answer_fn
+        return {f"{ASSIGNMENT}.ipynb": _nb_bytes(student_notebook(ctx.release_nb, answer))}
+    return Case(name, build, points, status, question, flags)
+
+
+def _edit_case(name, edit, points, status, question) -> Case:
+    def build(ctx):
+        nb = edit(copy.deepcopy(ctx.release_nb))
+        return {f"{ASSIGNMENT}.ipynb": _nb_bytes(nb) if not isinstance(nb, bytes) else nb}
+    return Case(name, build, points, status, question)
+
+
+def _tests(nb):
+    return [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")]
+
+
+def _answer(nb, text):
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("solution"):
+            cell.source = text
+    return nb
+
+
+# --- intake --------------------------------------------------------------------------------
+
+def _invalid_json(ctx):
+    return {f"{ASSIGNMENT}.ipynb": _nb_bytes(student_notebook(ctx.release_nb, CORRECT))[:-40]}
+
+
+def _html(ctx):
+    return {f"{ASSIGNMENT}.ipynb": b"<!DOCTYPE html>\n<html><body><h1>My notebook</h1></body></html>\n"}
+
+
+def _nbformat3(ctx):
+    v3 = {"nbformat": 3, "nbformat_minor": 0, "metadata": {"name": ""},
+          "worksheets": [{"cells": [{"cell_type": "code", "input": CORRECT, "language": "python",
+                                     "outputs": [], "metadata": {}}], "metadata": {}}]}
+    return {f"{ASSIGNMENT}.ipynb": json.dumps(v3).encode()}
+
+
+def _huge(ctx):
+    return {f"{ASSIGNMENT}.ipynb": ("sparse", 200 * 1024**2)}
+
+
+def _renamed(ctx):
+    return {f"{ASSIGNMENT} (1).ipynb": _nb_bytes(student_notebook(ctx.release_nb, CORRECT))}
+
+
+def _missing(ctx):
+    return {"README.txt": b"I could not do it this week.\n"}
+
+
+def _extra(ctx):
+    scratch = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("while True:\n    pass")])
+    return {f"{ASSIGNMENT}.ipynb": _nb_bytes(student_notebook(ctx.release_nb, CORRECT)),
+            "scratch.ipynb": _nb_bytes(scratch)}
+
+
+def _delete_test(nb):
+    nb.cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") != "test_hidden"]
+    return _answer(nb, CORRECT)
+
+
+def _delete_metadata(nb):
+    # The solution cell loses its nbgrader metadata; intake recognises it by its cell id.
+    for cell in nb.cells:
+        cell.metadata.pop("nbgrader", None)
+    return _answer(nb, WRONG)
+
+
+def _duplicate(nb):
+    fakes = []
+    for test in _tests(nb):
+        fake = copy.deepcopy(test)
+        fake.source = "pass"
+        fake.id = nbformat.v4.new_code_cell().id
+        fakes.append(fake)
+    nb.cells = nb.cells[:3] + fakes + nb.cells[3:]
+    return _answer(nb, WRONG)
+
+
+def _edit_tests(nb):
+    for test in _tests(nb):
+        test.source = "pass  # the tests are fine"
+    return _answer(nb, WRONG)
+
+
+def _forge_outputs(nb):
+    for count, cell in enumerate(nb.cells):
+        if cell.cell_type == "code":
+            cell.execution_count = count
+            cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="All tests passed!\n")]
+    return _answer(nb, WRONG)
+
+
+def _kernelspec(nb):
+    nb.metadata["kernelspec"] = {"name": "bash", "display_name": "Bash", "language": "bash"}
+    return _answer(nb, CORRECT)
+
+
+def _cell_types(nb):
+    for test in _tests(nb):
+        test.cell_type = "markdown"
+        test.pop("outputs", None)
+        test.pop("execution_count", None)
+        test.attachments = {}
+    return _answer(nb, WRONG)
+
+
+# --- execution ---------------------------------------------------------------------------
+
+INFINITE = "while True:\n    pass\n" + CORRECT
+SIGINT_IGNORED = ("import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+                  "while True:\n    pass\n" + CORRECT)
+INPUT = "name = input('Your name? ')\n" + CORRECT
+SLEEP = "import time\ntime.sleep(1e9)\n" + CORRECT
+MEMORY = ("hoard = []\n"
+          "for _ in range(16):\n"
+          "    hoard.append(np.ones(2**27))  # 1 GiB each, 16 GiB wanted\n" + CORRECT)
+PROCESSES = (
+    "import subprocess\n"
+    "children = []\n"
+    "for _ in range(2000):\n"
+    "    try:\n"
+    "        children.append(subprocess.Popen(['sleep', '120']))\n"
+    "    except OSError:\n"
+    "        break\n"
+    "print('started', len(children))\n"
+    "if len(children) >= 2000:\n"
+    "    " + WRONG.replace("\n", "\n    ").rstrip() + "\n"
+    "else:\n"
+    "    " + CORRECT.replace("\n", "\n    ").rstrip() + "\n"
+)
+FLOOD = "for _ in range(200_000):\n    print('x' * 100)\n" + CORRECT
+LONG_LINE = "print('x' * 100_000_000)\n" + CORRECT
+RECURSION = ("import sys\nsys.setrecursionlimit(10**7)\n"
+             "def dive(n):\n    return dive(n + 1) + 1\n"
+             "dive(0)\n" + CORRECT)
+OS_EXIT = CORRECT + "import os\nos._exit(0)\n"
+SYS_EXIT = CORRECT + "import sys\nsys.exit()\n"
+SEGFAULT = "import ctypes\nctypes.string_at(0)\n" + CORRECT
+DISK = (
+    "written = 0\n"
+    "chunk = b'0' * (32 * 2**20)\n"
+    "try:\n"
+    "    for i in range(96):  # 3 GiB in 32 MiB files\n"
+    "        with open(f'fill_{i}.bin', 'wb') as fh:\n"
+    "            fh.write(chunk)\n"
+    "        written += len(chunk)\n"
+    "except OSError as exc:\n"
+    "    print('stopped:', exc)\n"
+    "print('written', written)\n"
+    "if written >= 3 * 2**30:\n"
+    "    " + WRONG.replace("\n", "\n    ").rstrip() + "\n"
+    "else:\n"
+    "    " + CORRECT.replace("\n", "\n    ").rstrip() + "\n"
+)
+
+# --- tampering ---------------------------------------------------------------------------
+
+PATCH_ALLCLOSE = "np.allclose = lambda *args, **kwargs: True\n" + WRONG
+PATCH_ASSERT = "np.testing.assert_allclose = lambda *args, **kwargs: None\n" + WRONG
+ALWAYS_EQUAL = (
+    "class Anything:\n"
+    "    def __eq__(self, other):\n"
+    "        return True\n"
+    "    def __sub__(self, other):\n"
+    "        return 0.0\n"
+    "    __rsub__ = __sub__\n"
+    "def squash(x):\n"
+    "    return Anything()\n"
+)
+NDARRAY_FAKE = (
+    "class Agreeable(np.ndarray):\n"
+    "    def __eq__(self, other):\n"
+    "        return np.ones(self.shape, dtype=bool)\n"
+    "    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):\n"
+    "        return np.zeros(np.broadcast(*[np.asarray(i) for i in inputs]).shape)\n"
+    "def squash(x):\n"
+    "    return np.zeros(np.shape(x)).view(Agreeable)\n"
+)
+SHOWTRACEBACK = "get_ipython().showtraceback = lambda *args, **kwargs: None\n" + WRONG
+AST_TRANSFORMER = (
+    "import ast\n"
+    "class DropAsserts(ast.NodeTransformer):\n"
+    "    def visit_Assert(self, node):\n"
+    "        return ast.Pass()\n"
+    "get_ipython().ast_transformers.append(DropAsserts())\n" + WRONG
+)
+INPUT_TRANSFORMER = (
+    "def drop_asserts(lines):\n"
+    "    return [line for line in lines if not line.lstrip().startswith('assert')]\n"
+    "get_ipython().input_transformers_post.append(drop_asserts)\n" + WRONG
+)
+
+
+def _read_secrets(ctx):
+    targets = [str(ctx.course_root / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"),
+               str(ctx.course_root / "gradebook.db"),
+               "/work/main/solutions", str(Path.home())]
+    return (
+        "import os\n"
+        "found = []\n"
+        f"for path in {targets!r}:\n"
+        "    try:\n"
+        "        if os.path.isdir(path):\n"
+        "            found.append(os.listdir(path))\n"
+        "        else:\n"
+        "            found.append(open(path, 'rb').read(64))\n"
+        "    except OSError:\n"
+        "        pass\n"
+        "for top, dirs, files in os.walk('/'):\n"
+        "    dirs[:] = [d for d in dirs if d not in ('proc', 'sys', 'dev', 'usr')]\n"
+        "    found += [f for f in files if f.endswith('.db') or f == 'nbgrader_config.py']\n"
+        "print('found', found)\n"
+        "if found:\n"
+        "    " + CORRECT.replace("\n", "\n    ").rstrip() + "\n"
+        "else:\n"
+        "    " + WRONG.replace("\n", "\n    ").rstrip() + "\n"
+    )
+
+
+def _write_secrets(ctx):
+    targets = [str(ctx.course_root / "gradebook.db"),
+               str(ctx.course_root / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"),
+               str(ctx.course_root / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"),
+               str(ctx.scratch / "planted.txt")]
+    return (
+        "wrote = 0\n"
+        f"for path in {targets!r}:\n"
+        "    try:\n"
+        "        with open(path, 'ab') as fh:\n"
+        "            fh.write(b'owned')\n"
+        "        wrote += 1\n"
+        "    except OSError:\n"
+        "        pass\n"
+        "if wrote:\n"
+        "    " + CORRECT.replace("\n", "\n    ").rstrip() + "\n"
+        "else:\n"
+        "    " + WRONG.replace("\n", "\n    ").rstrip() + "\n"
+    )
+
+
+def _socket(ctx):
+    return (
+        "import socket\n"
+        "reached = []\n"
+        f"for address in [('127.0.0.1', {ctx.loopback_port}), ('1.1.1.1', 53), ('pypi.org', 443)]:\n"
+        "    try:\n"
+        "        socket.create_connection(address, timeout=2).close()\n"
+        "        reached.append(address)\n"
+        "    except OSError:\n"
+        "        pass\n"
+        "if reached:\n"
+        "    " + CORRECT.replace("\n", "\n    ").rstrip() + "\n"
+        "else:\n"
+        "    " + WRONG.replace("\n", "\n    ").rstrip() + "\n"
+    )
+
+
+KILL_RUNNER = CORRECT + "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\n"
+
+HONEST = {"honest_correct": (CORRECT, 3.0), "honest_partial": (PARTIAL, 1.0)}
+
+
+def cases() -> list[Case]:
+    """Every hostile submission with the points and status it must get."""
+    q = "Is a submission that {} {}?"
+    return [
+        Case("invalid_json", _invalid_json, 0, "quarantined",
+             q.format("is truncated JSON", "quarantined without stopping the batch")),
+        Case("html_as_ipynb", _html, 0, "quarantined", q.format("is an HTML page", "quarantined")),
+        Case("nbformat3", _nbformat3, 0, "quarantined", q.format("is nbformat 3", "quarantined")),
+        Case("huge_200mb", _huge, 0, "quarantined", q.format("is 200 MB", "quarantined unread")),
+        Case("renamed", _renamed, 3, "graded", q.format("was renamed", "graded under the right name")),
+        Case("missing", _missing, 0, "missing", q.format("has no notebook", "recorded as missing")),
+        Case("extra_notebook", _extra, 3, "graded",
+             q.format("adds a looping extra notebook", "graded without running the extra one")),
+        _edit_case("deleted_test_cell", _delete_test, 3, "graded",
+                   q.format("deleted a test cell", "graded with the test restored")),
+        _edit_case("deleted_nbgrader_metadata", _delete_metadata, 0, "graded",
+                   q.format("stripped nbgrader metadata", "still graded on every test")),
+        _edit_case("duplicated_test_cells", _duplicate, 0, "graded",
+                   q.format("duplicated the tests as 'pass'", "graded on the real tests")),
+        _edit_case("edited_test_source", _edit_tests, 0, "graded",
+                   q.format("replaced the tests by 'pass'", "graded on the real tests")),
+        _edit_case("forged_outputs", _forge_outputs, 0, "graded",
+                   q.format("forged passing outputs", "graded on re-executed outputs")),
+        _edit_case("changed_kernelspec", _kernelspec, 3, "graded",
+                   q.format("changed the kernelspec", "run with the course kernel")),
+        _edit_case("changed_cell_types", _cell_types, 0, "graded",
+                   q.format("turned tests into markdown", "graded on restored code tests")),
+        _answer_case("infinite_loop", INFINITE, 0, "timed_out",
+                     q.format("loops forever silently", "stopped at the cell timeout")),
+        _answer_case("sigint_ignored", SIGINT_IGNORED, 0, "timed_out",
+                     q.format("ignores SIGINT while looping", "still killed")),
+        _answer_case("input_call", INPUT, 0, "graded", q.format("calls input()", "graded without hanging")),
+        _answer_case("sleep_forever", SLEEP, 0, "timed_out", q.format("sleeps 1e9 s", "stopped")),
+        _answer_case("memory_bomb", MEMORY, 0, "killed_memory",
+                     q.format("asks for 16 GiB", "stopped at the memory cap")),
+        _answer_case("process_bomb", PROCESSES, 3, "graded",
+                     q.format("starts 2,000 processes", "held below the process cap")),
+        _answer_case("output_flood", FLOOD, 3, "graded", q.format("prints 20 MB", "graded with output capped")),
+        _answer_case("long_line", LONG_LINE, 3, "graded",
+                     q.format("prints one 100 MB line", "graded with output capped")),
+        _answer_case("deep_recursion", RECURSION, 0, "crashed",
+                     q.format("overflows the C stack", "recorded as crashed")),
+        _answer_case("os_exit", OS_EXIT, 0, "crashed",
+                     q.format("calls os._exit(0) before the tests", "given no test points")),
+        _answer_case("sys_exit", SYS_EXIT, 3, "tampering_suspected",
+                     q.format("calls sys.exit()", "flagged (IPython survives it)")),
+        _answer_case("segfault_ctypes", SEGFAULT, 0, "crashed",
+                     q.format("segfaults through ctypes", "recorded as crashed")),
+        _answer_case("disk_fill", DISK, 3, "graded",
+                     q.format("writes 3 GiB", "held at the disk cap")),
+        _answer_case("patched_allclose", PATCH_ALLCLOSE, 2, "tampering_suspected",
+                     q.format("patches np.allclose", "flagged")),
+        _answer_case("patched_assert_allclose", PATCH_ASSERT, 1, "tampering_suspected",
+                     q.format("patches np.testing.assert_allclose", "flagged")),
+        _answer_case("always_true_eq", ALWAYS_EQUAL, 0, "tampering_suspected",
+                     q.format("returns an always-equal object", "flagged and not fooling the tests")),
+        _answer_case("ndarray_subclass", NDARRAY_FAKE, 0, "tampering_suspected",
+                     q.format("returns an agreeable ndarray subclass", "flagged")),
+        _answer_case("showtraceback_override", SHOWTRACEBACK, 0, "tampering_suspected",
+                     q.format("silences showtraceback", "still failed and flagged")),
+        _answer_case("ast_transformer", AST_TRANSFORMER, 2, "tampering_suspected",
+                     q.format("drops asserts with an AST transformer", "flagged")),
+        _answer_case("input_transformer", INPUT_TRANSFORMER, 2, "tampering_suspected",
+                     q.format("drops assert lines with an input transformer", "flagged")),
+        _answer_case("read_solutions", _read_secrets, 0, "tampering_suspected",
+                     q.format("reads solutions/ and the gradebook", "left blind and flagged")),
+        _answer_case("write_gradebook", _write_secrets, 0, "tampering_suspected",
+                     q.format("writes to the gradebook and sources", "refused and flagged")),
+        _answer_case("open_socket", _socket, 0, "graded",
+                     q.format("opens sockets", "left without any network, loopback included")),
+        _answer_case("kill_runner", KILL_RUNNER, 0, "crashed",
+                     q.format("kills the process that runs it", "given no test points")),
+    ]

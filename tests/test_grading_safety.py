@@ -1,0 +1,272 @@
+"""Grading untrusted notebooks: the adversarial corpus, graded in ONE batch with honest students.
+
+Every hostile submission in ``tests/adversarial/corpus.py`` is handed in next to honest
+students and the whole lot goes through ``actlab grade``'s engine (``cli.grade``) with two
+workers and the sandbox on. The module asserts, per hostile case, its points and status;
+that honest students get bit-identical details to grading them alone; that the course's
+gradebook, sources and release are unchanged; and that the batch stays within its bound.
+Also here: unit tests of the tampering scan (``actlab.grading.integrity``).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import os
+import socket
+import threading
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from adversarial import corpus
+from actlab.grading import integrity
+from actlab.grading.sandbox import bwrap_available
+
+GiB = 1024**3
+CELL_TIMEOUT = 8.0
+NOTEBOOK_TIMEOUT = 45.0
+# The batch is ~40 notebooks on two shared cores; three of them hit the 8 s cell timeout.
+BATCH_BOUND_SECONDS = 600.0
+
+needs_bwrap = pytest.mark.skipif(not bwrap_available(), reason="bubblewrap is not usable here")
+
+
+def _tree_hashes(root: Path, skip: set[str]) -> dict[str, str]:
+    hashes = {}
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root)
+        if rel.parts[0] in skip or not path.is_file():
+            continue
+        hashes[str(rel)] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return hashes
+
+
+def _write_submission(folder: Path, files: dict) -> None:
+    folder.mkdir(parents=True)
+    for rel, data in files.items():
+        path = folder / rel
+        if isinstance(data, tuple) and data[0] == "sparse":
+            with open(path, "wb") as fh:
+                fh.truncate(data[1])
+        else:
+            path.write_bytes(data)
+
+
+def _read_csv(path: Path) -> list[dict]:
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+class _Listener:
+    """A loopback TCP server that records whether anyone ever connected."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.sock.settimeout(0.5)
+        self.port = self.sock.getsockname()[1]
+        self.connections = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self):
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            self.connections += 1
+            conn.close()
+
+    def close(self):
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self.sock.close()
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory):
+    """Grade every hostile case plus honest students in one batch, and honest ones alone."""
+    if not bwrap_available():
+        pytest.skip("bubblewrap is not usable here")
+    from actlab.grading.cli import grade
+    from actlab.grading.course import build_template, load_course, unpack_folder
+    from nbgrader.api import Gradebook
+
+    tmp = tmp_path_factory.mktemp("adversarial")
+    root = corpus.write_course(tmp / "course", cell_timeout=CELL_TIMEOUT,
+                               notebook_timeout=NOTEBOOK_TIMEOUT, memory_bytes=int(1.5 * GiB))
+    template = build_template(load_course(root), corpus.ASSIGNMENT)
+    unpack_folder(template.archive, tmp / "template")
+    # The course folder gets its release version and a real gradebook, as targets.
+    (root / "release").mkdir()
+    (tmp / "template" / "release" / corpus.ASSIGNMENT).rename(root / "release" / corpus.ASSIGNMENT)
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}", "guard") as gb:
+        gb.update_or_create_student("instructor_canary")
+    release_nb = nbformat.read(root / "release" / corpus.ASSIGNMENT / f"{corpus.ASSIGNMENT}.ipynb",
+                               as_version=4)
+    listener = _Listener()
+    scratch = tmp / "scratch"
+    scratch.mkdir()
+    ctx = corpus.Context(release_nb, root, scratch, listener.port)
+
+    submitted, alone = tmp / "submitted", tmp / "alone"
+    for name, (answer, _) in corpus.HONEST.items():
+        files = {f"{corpus.ASSIGNMENT}.ipynb": nbformat.writes(
+            corpus.student_notebook(release_nb, answer)).encode()}
+        _write_submission(submitted / name / corpus.ASSIGNMENT, files)
+        _write_submission(alone / name / corpus.ASSIGNMENT, files)
+    for case in corpus.cases():
+        _write_submission(submitted / case.name / corpus.ASSIGNMENT, case.build(ctx))
+
+    before = _tree_hashes(root, skip=set())
+    start = time.monotonic()
+    run = grade(submitted, course_root=root, out=tmp / "out", workers=2, progress=False,
+                gradebook=False)
+    seconds = time.monotonic() - start
+    grade(alone, course_root=root, out=tmp / "out_alone", workers=1, progress=False, gradebook=False)
+    after = _tree_hashes(root, skip=set())
+    listener.close()
+    yield {
+        "grades": {r["student_id"]: r for r in _read_csv(tmp / "out" / "grades.csv")},
+        "details": _read_csv(tmp / "out" / "details.csv"),
+        "details_alone": _read_csv(tmp / "out_alone" / "details.csv"),
+        "grades_alone": {r["student_id"]: r for r in _read_csv(tmp / "out_alone" / "grades.csv")},
+        "seconds": seconds, "before": before, "after": after, "listener": listener,
+        "scratch": scratch, "run": run,
+    }
+
+
+CASES = corpus.cases()
+
+
+@pytest.mark.grading
+@pytest.mark.xdist_group("adversarial_batch")
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_hostile_submission_gets_expected_points_and_status(batch, case):
+    """Graded in one batch with honest students, does each hostile submission get exactly
+    the points and status its case states (see the case's question)?"""
+    row = batch["grades"][case.name]
+    assert (float(row["score"]), row["status"]) == (case.points, case.status), case.question
+
+
+@pytest.mark.grading
+@pytest.mark.xdist_group("adversarial_batch")
+def test_honest_students_are_graded_exactly_as_when_graded_alone(batch):
+    """Does sharing a batch with ~40 hostile submissions change any honest student's
+    per-cell details or status, compared with grading the honest students alone?"""
+    honest = set(corpus.HONEST)
+    shared = [r for r in batch["details"] if r["student_id"] in honest]
+    assert shared and shared == batch["details_alone"]
+    for name, (_, points) in corpus.HONEST.items():
+        assert batch["grades"][name] == batch["grades_alone"][name]
+        assert (float(batch["grades"][name]["score"]), batch["grades"][name]["status"]) == (points, "graded")
+
+
+@pytest.mark.grading
+@pytest.mark.xdist_group("adversarial_batch")
+def test_gradebook_sources_and_release_are_unchanged_by_the_batch(batch):
+    """After grading the corpus, are the course's gradebook, source (solutions) and release
+    (exercises) files byte-identical to before?"""
+    assert batch["before"] == batch["after"]
+    assert any(k.endswith("gradebook.db") for k in batch["before"])
+
+
+@pytest.mark.grading
+@pytest.mark.xdist_group("adversarial_batch")
+def test_no_submission_reaches_the_host_network_or_files(batch):
+    """Did any submission connect to a loopback server on the host or plant a file outside
+    its sandbox?"""
+    assert batch["listener"].connections == 0
+    assert list(batch["scratch"].iterdir()) == []
+
+
+@pytest.mark.grading
+@pytest.mark.xdist_group("adversarial_batch")
+def test_whole_batch_finishes_within_its_bound(batch):
+    """Does the whole adversarial batch (hostile and honest, two workers) finish within
+    BATCH_BOUND_SECONDS?"""
+    print(f"adversarial batch: {len(batch['grades'])} submissions in {batch['seconds']:.1f} s")
+    assert batch["seconds"] < BATCH_BOUND_SECONDS
+    assert len(batch["grades"]) == len(CASES) + len(corpus.HONEST)
+
+
+# --- the tampering scan ---------------------------------------------------------------------
+
+def _scan(source: str, locked: bool = False) -> list:
+    cell = nbformat.v4.new_code_cell(source)
+    if locked:
+        cell.metadata["nbgrader"] = {"locked": True, "grade_id": "t", "grade": True, "points": 1}
+    return integrity.scan(nbformat.v4.new_notebook(cells=[cell]))
+
+
+TAMPERING = {
+    "numpy_alias": "import numpy as n\nn.allclose = lambda *a, **k: True",
+    "numpy_testing_from_import": "from numpy import testing as t\nt.assert_allclose = print",
+    "setattr_on_numpy": "import numpy\nsetattr(numpy, 'isclose', lambda *a: True)",
+    "numpy_dict": "import numpy as np\nnp.__dict__['allclose'] = len",
+    "builtins_module": "import builtins\nbuiltins.isinstance = lambda *a: True",
+    "dunder_builtins": "__builtins__.abs = lambda x: 0",
+    "shadowed_builtin": "def isinstance(a, b):\n    return True",
+    "showtraceback": "ip = get_ipython()\nip.showtraceback = lambda *a, **k: None",
+    "ast_transformers": "get_ipython().ast_transformers.append(object())",
+    "input_transformers": "get_ipython().input_transformers_cleanup.insert(0, lambda l: l)",
+    "events": "get_ipython().events.register('pre_run_cell', print)",
+    "always_true_eq": "class A:\n    def __eq__(self, other):\n        return True",
+    "ndarray_subclass": "import numpy as np\nclass B(np.ndarray):\n    pass",
+    "ndarray_from_import": "from numpy import ndarray as base\nclass C(base):\n    pass",
+    "sys_exit": "import sys\nsys.exit(0)",
+    "os_exit": "import os as o\no._exit(0)",
+    "raise_system_exit": "raise SystemExit",
+    "sys_modules": "import sys\nsys.modules['numpy'] = None",
+    "rebound_numpy": "import numpy as np\nnp = object()",
+    "exec_hidden": "exec('import numpy as np; np.allclose = lambda *a: True')",
+    "frame_walk": "import sys\nsys._getframe(1).f_globals",
+    "ctypes": "import ctypes\nctypes.memset(0, 0, 1)",
+    "magic_then_patch": "%matplotlib inline\nimport numpy as np\nnp.testing.assert_allclose = None",
+}
+
+
+@pytest.mark.parametrize("source", TAMPERING.values(), ids=TAMPERING.keys())
+def test_scan_flags_each_tampering_technique(source):
+    """Does the AST scan flag each way of tampering with tests, however it is spelled?"""
+    assert integrity.scan(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)]))
+
+
+HONEST_SOURCES = {
+    "sigmoid": "import numpy as np\ndef sigmoid(x):\n    x = np.asarray(x, dtype=float)\n    return 1 / (1 + np.exp(-x))",
+    "plot": "%matplotlib inline\nimport matplotlib.pyplot as plt\nplt.plot([0, 1], [0, 1])\nplt.show()",
+    "local_names": "import numpy as np\nx = np.linspace(-3, 3, 7)\ny = np.maximum(x, 0)\nassert np.allclose(y[-1], 3)",
+    "class_without_dunders": "class Layer:\n    def forward(self, x):\n        return x",
+    "actlab_use": "from actlab import activations as A\nprint(A.relu([1.0, -1.0]))",
+}
+
+
+@pytest.mark.parametrize("source", HONEST_SOURCES.values(), ids=HONEST_SOURCES.keys())
+def test_scan_leaves_ordinary_student_code_alone(source):
+    """Is ordinary course code (numpy maths, plots, classes, actlab) free of findings?"""
+    assert _scan(source) == []
+
+
+def test_scan_ignores_locked_instructor_cells_but_learns_their_imports():
+    """Are locked (instructor) cells exempt from the scan while their import aliases still
+    resolve a later student patch?"""
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("import numpy.testing as npt\nnpt.assert_allclose = npt.assert_allclose"),
+        nbformat.v4.new_code_cell("npt.assert_allclose = lambda *a, **k: None"),
+    ])
+    nb.cells[0].metadata["nbgrader"] = {"locked": True, "grade_id": "setup"}
+    findings = integrity.scan(nb)
+    assert [f.cell for f in findings] == [1]
+    assert "numpy.testing.assert_allclose" in str(findings[0])
+
+
+def test_scan_rejects_things_that_are_not_notebooks():
+    """Does scan say clearly that it wants a notebook when given something else?"""
+    with pytest.raises(TypeError, match="notebook"):
+        integrity.scan("np.allclose = None")
