@@ -125,9 +125,16 @@ def measure(threads: int, runs: int, rows: int, warmup: int = 1) -> dict:
                 if r >= warmup:
                     times[kind].append(t)
     med = {k: statistics.median(v) for k, v in times.items()}
+    # Runs of one round share the machine's load of the moment, so the median of the per-round
+    # ratios is steadier than the ratio of medians when other jobs come and go.
+    paired = {other: statistics.median(a / b for a, b in zip(times["numpy"], times[other]))
+              for other in ("torch", "torch_fused")}
     return {"threads": threads, "runs": times, "median": med,
             "ratio_numpy_torch": med["numpy"] / med["torch"],
-            "ratio_numpy_torch_fused": med["numpy"] / med["torch_fused"]}
+            "ratio_numpy_torch_fused": med["numpy"] / med["torch_fused"],
+            "paired_ratio_numpy_torch": paired["torch"],
+            "paired_ratio_numpy_torch_fused": paired["torch_fused"],
+            "load_average": os.getloadavg()}
 
 
 def environment() -> dict:
@@ -158,13 +165,19 @@ def report(env: dict, results: list[dict], rows: int) -> None:
               f"default threads {b['num_threads']}")
     print(f"torch default threads {env['torch_default_threads']}; "
           f"OPENBLAS_CORETYPE={env['OPENBLAS_CORETYPE']}")
+    load = ", ".join(f"{x:.1f}" for x in env["load_average_before"])
+    print(f"load average before (1, 5, 15 min): {load}; on a shared machine expect spread")
     for res in results:
         print(f"\nthreads: numpy BLAS = torch.set_num_threads = {res['threads']}")
         for kind, ts in res["runs"].items():
             runs = " ".join(f"{t * 1e3:7.1f}" for t in ts)
             print(f"  {kind:<12} median {res['median'][kind] * 1e3:7.1f} ms   runs: {runs}")
-        print(f"  ratio numpy/torch        = {res['ratio_numpy_torch']:.3f}")
-        print(f"  ratio numpy/torch(fused) = {res['ratio_numpy_torch_fused']:.3f}")
+        print(f"  ratio numpy/torch        = {res['ratio_numpy_torch']:.3f} (of medians), "
+              f"{res['paired_ratio_numpy_torch']:.3f} (median of per-round ratios)")
+        print(f"  ratio numpy/torch(fused) = {res['ratio_numpy_torch_fused']:.3f} (of medians), "
+              f"{res['paired_ratio_numpy_torch_fused']:.3f} (median of per-round ratios)")
+        load = ", ".join(f"{x:.1f}" for x in res["load_average"])
+        print(f"  load average after these runs (1, 5, 15 min): {load}")
 
 
 def main(argv=None) -> int:
@@ -182,6 +195,7 @@ def main(argv=None) -> int:
     blas_threads = [i["num_threads"] for i in threadpool_info() if i.get("user_api") == "blas"]
     threads = args.threads or sorted({1, *(blas_threads[:1] or [1])})
     env = environment()
+    env["load_average_before"] = os.getloadavg()
     results = [measure(t, args.runs, args.rows) for t in threads]
     report(env, results, args.rows)
     if args.json:
