@@ -1,0 +1,199 @@
+"""Grading throughput: stock `nbgrader autograde` against `actlab grade --workers 2`.
+
+Builds N submissions (default 40: a mix of correct, partial and wrong work made from the
+instructor and release versions of a problem set), grades the same folder with
+
+1. stock nbgrader, sequentially: ``nbgrader autograde`` in a throw-away course folder;
+2. ``actlab grade --workers 2 --no-sandbox`` (same isolation as stock nbgrader);
+3. ``actlab grade --workers 2`` under the bubblewrap sandbox, when the machine has it;
+
+and prints the wall time of each (each run is a fresh process: interpreter start, imports
+and gradebook set-up included), the speed-up over stock, the median per-notebook overhead
+(job time minus the kernel time spent inside the student's cells), the job phases, and
+whether all three agree on every score.
+
+    .venv/bin/python benchmarks/bench_grading.py [--n 40] [--assignment ps1_nonlinearity]
+                                                 [--workers 2] [--skip-sandbox]
+
+A script that prints figures, not a test: the numbers depend on the machine and its load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import io
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+import nbformat
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+KINDS = ("correct", "partial", "wrong")
+
+
+def _solution_cells(nb):
+    return [i for i, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("solution")]
+
+
+def make_submission(source_nb, release_nb, kind: str) -> bytes:
+    """correct: every answer from the instructor; wrong: the release stubs; partial: the
+    first half of the answers right, the rest left as stubs."""
+    nb = copy.deepcopy(release_nb)
+    answers = _solution_cells(source_nb)
+    stubs = _solution_cells(nb)
+    keep = {"correct": len(stubs), "partial": max(1, len(stubs) // 2), "wrong": 0}[kind]
+    by_id = {source_nb.cells[i].metadata["nbgrader"]["grade_id"]: source_nb.cells[i] for i in answers}
+    for i in stubs[:keep]:
+        answer = by_id.get(nb.cells[i].metadata["nbgrader"]["grade_id"])
+        if answer is not None:
+            nb.cells[i].source = _strip_markers(answer.source)
+    return nbformat.writes(nb).encode()
+
+
+def _strip_markers(source: str) -> str:
+    return "\n".join(ln for ln in source.splitlines()
+                     if "### BEGIN SOLUTION" not in ln and "### END SOLUTION" not in ln)
+
+
+def prepare(work: Path, assignment: str | None, n: int):
+    """A course folder for each tool and one submitted folder; returns (course, name, submitted)."""
+    from actlab.grading.course import DEMO_ASSIGNMENT, build_template, load_course, write_demo_course
+
+    if assignment and (REPO / "solutions" / assignment).is_dir():
+        course = work / "course"
+        (course / "source").mkdir(parents=True)
+        shutil.copytree(REPO / "solutions" / assignment, course / "source" / assignment)
+        name = assignment
+        timeout = 120
+    else:
+        course = write_demo_course(work / "course")
+        name = DEMO_ASSIGNMENT
+        timeout = 60
+    # One config for both tools, so both grade with the same settings.
+    (course / "nbgrader_config.py").write_text(textwrap.dedent(f"""\
+        import os
+        c = get_config()  # noqa: F821
+        _ROOT = os.path.dirname(os.path.abspath(__file__))
+        c.CourseDirectory.root = _ROOT
+        c.CourseDirectory.course_id = "bench"
+        c.CourseDirectory.source_directory = "source"
+        c.CourseDirectory.release_directory = "release"
+        c.CourseDirectory.db_url = "sqlite:///" + os.path.join(_ROOT, "gradebook.db")
+        c.Execute.timeout = {timeout}
+        """))
+    template = build_template(load_course(course), name)
+    tpl = work / "template"
+    with tarfile.open(fileobj=io.BytesIO(template.archive)) as tar:
+        tar.extractall(tpl, filter="data")
+    source_nb = nbformat.read(tpl / "source" / name / f"{name}.ipynb", as_version=4)
+    release_nb = nbformat.read(tpl / "release" / name / f"{name}.ipynb", as_version=4)
+    submitted = course / "submitted"
+    for k in range(n):
+        folder = submitted / f"student{k:03d}" / name
+        folder.mkdir(parents=True)
+        kind = KINDS[k % len(KINDS)]
+        (folder / f"{name}.ipynb").write_bytes(make_submission(source_nb, release_nb, kind))
+    return course, name, submitted
+
+
+def run_stock(course: Path, name: str) -> tuple[float, dict]:
+    """generate_assignment (untimed), then a timed sequential `nbgrader autograde`."""
+    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    subprocess.run([str(BIN / "nbgrader"), "generate_assignment", name, "--force", "--log-level=ERROR"],
+                   cwd=course, check=True, env=env)
+    t0 = time.perf_counter()
+    subprocess.run([str(BIN / "nbgrader"), "autograde", name, "--log-level=ERROR"],
+                   cwd=course, check=True, env=env, stderr=subprocess.DEVNULL)
+    seconds = time.perf_counter() - t0
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}", "bench") as gb:
+        scores = {s.student.id: float(s.score) for s in gb.assignment_submissions(name)}
+    return seconds, scores
+
+
+_OURS = """
+import json, sys, warnings
+warnings.simplefilter("ignore")
+from actlab.grading.cli import grade
+submitted, course, out, workers, sandbox, dump = sys.argv[1:]
+run = grade(submitted, course_root=course, out=out, workers=int(workers), sandbox=sandbox == "1",
+            gradebook=False, progress=False)
+json.dump([{"student": r.student_id, "score": r.score, "status": r.status, "timings": r.timings}
+           for r in run.results], open(dump, "w"))
+"""
+
+
+def run_ours(course: Path, submitted: Path, out: Path, workers: int, sandbox: bool) -> tuple[float, list]:
+    dump = out.with_suffix(".json")
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-c", _OURS, str(submitted), str(course), str(out), str(workers),
+                    "1" if sandbox else "0", str(dump)], check=True, stderr=subprocess.DEVNULL)
+    seconds = time.perf_counter() - t0
+    return seconds, json.loads(dump.read_text())
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--n", type=int, default=40, help="number of submissions (default 40)")
+    p.add_argument("--assignment", default="ps1_nonlinearity",
+                   help="problem set to build submissions from (falls back to a tiny demo)")
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--skip-sandbox", action="store_true", help="do not time the sandboxed run")
+    args = p.parse_args(argv)
+
+    from actlab.grading.sandbox import bwrap_available  # noqa: PLC0415
+
+    with tempfile.TemporaryDirectory(prefix="bench-grading-") as tmp:
+        work = Path(tmp)
+        course, name, submitted = prepare(work, args.assignment, args.n)
+        print(f"assignment {name}, {args.n} submissions ({', '.join(KINDS)}), "
+              f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}")
+
+        t_stock, stock = run_stock(course, name)
+        print(f"stock nbgrader autograde (sequential): {t_stock:7.1f} s")
+        t_plain, plain = run_ours(course, submitted, work / "plain", args.workers, sandbox=False)
+        print(f"actlab grade --workers {args.workers} --no-sandbox: {t_plain:7.1f} s   "
+              f"speed-up {t_stock / t_plain:.2f}x")
+        runs = {"no sandbox": plain}
+        if not args.skip_sandbox and bwrap_available():
+            t_sb, sb = run_ours(course, submitted, work / "sandboxed", args.workers, sandbox=True)
+            print(f"actlab grade --workers {args.workers} (sandbox): {t_sb:7.1f} s   "
+                  f"speed-up {t_stock / t_sb:.2f}x")
+            runs["sandbox"] = sb
+
+        # Kernel time in cells is measured where nbclient records it (the unsandboxed run);
+        # the sandbox runs the same code, so its overhead is its job time minus that.
+        cells = {r["student"]: r["timings"].get("cells", 0.0) for r in plain}
+        for label, results in runs.items():
+            overheads = [r["timings"]["total"] - cells[r["student"]] for r in results if r["timings"]]
+            phases = {}
+            for r in results:
+                for k, v in r["timings"].items():
+                    phases.setdefault(k, []).append(v)
+            print(f"\n[{label}] per-notebook overhead (job time minus cell execution): "
+                  f"median {statistics.median(overheads):.2f} s, max {max(overheads):.2f} s")
+            print("  median per phase: " + ", ".join(
+                f"{k} {statistics.median(v):.2f}" for k, v in sorted(phases.items())))
+
+        agree = all({r["student"]: r["score"] for r in results} == stock for results in runs.values())
+        print(f"\nscores identical to stock nbgrader for every submission: {agree}")
+        mean = statistics.mean(stock.values())
+        print(f"mean score {mean:.2f}; statuses: "
+              + ", ".join(f"{label}: {sorted({r['status'] for r in rs})}" for label, rs in runs.items()))
+    return 0 if agree else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
