@@ -42,7 +42,11 @@ __all__ = [
     "BatchNorm",
     "Sequential",
     "mlp",
+    "Loss",
     "SoftmaxCrossEntropy",
+    "SigmoidCrossEntropy",
+    "MeanSquaredError",
+    "LOSSES",
     "SGD",
     "Adam",
     "History",
@@ -758,30 +762,86 @@ def _check_labels(y, n_rows: int, n_classes: int):
     return y
 
 
-class SoftmaxCrossEntropy:
+class Loss:
+    """Base class of the losses: ``forward(output, y) -> float`` (mean over rows) and
+    ``backward() -> ∂loss/∂output``.
+
+    ``folds`` names the output activations the loss applies itself, for numerical stability:
+    a model ending in one of them is trained on the values before it.  ``targets(y, output_shape)``
+    validates and converts targets once; ``n_correct(output, y)`` counts correct predictions
+    (``None`` where accuracy means nothing, as in regression).
+    """
+
+    folds: tuple[str, ...] = ()
+
+    def targets(self, y, output_shape):
+        raise NotImplementedError
+
+    def forward(self, output, y) -> float:
+        output = np.asarray(output)
+        if output.ndim != 2:
+            raise ValueError(f"{type(self).__name__} expects outputs of shape (N, D), "
+                             f"got {output.shape}")
+        return self._forward(output, self.targets(y, output.shape))
+
+    def __call__(self, output, y) -> float:
+        return self.forward(output, y)
+
+    def _forward(self, output, y) -> float:
+        # The trainer validates the targets once, then calls this for every batch.
+        raise NotImplementedError
+
+    def backward(self):
+        raise NotImplementedError
+
+    def n_correct(self, output, y):
+        return None
+
+
+def _check_labels(y, n_rows: int, n_classes: int):
+    y = np.asarray(y)
+    if y.ndim == 2:  # one-hot rows
+        if y.shape != (n_rows, n_classes):
+            raise ValueError(f"one-hot targets must have shape ({n_rows}, {n_classes}), "
+                             f"got {y.shape}")
+        return y.argmax(axis=1)
+    if y.ndim != 1 or len(y) != n_rows:
+        raise ValueError(f"targets must be labels of shape ({n_rows},) or one-hot rows; "
+                         f"got shape {y.shape}")
+    if not np.issubdtype(y.dtype, np.integer):
+        if y.dtype.kind not in "bf" or not np.all(np.equal(np.mod(y, 1), 0)):
+            raise ValueError("class labels must be integers")
+        y = y.astype(np.int64)
+    if len(y) and (y.min() < 0 or y.max() >= n_classes):
+        raise ValueError(f"class labels must lie in [0, {n_classes - 1}], "
+                         f"got range [{y.min()}, {y.max()}]")
+    return y
+
+
+class SoftmaxCrossEntropy(Loss):
     """Mean cross-entropy of softmax(logits) against class labels, fused for stability.
 
     ``forward(logits: (N, C), y)`` returns the mean loss (a float); ``y`` is ``(N,)`` integer
     labels or ``(N, C)`` one-hot rows.  ``backward()`` returns ∂loss/∂logits
     ``= (softmax(logits) − onehot(y)) / N``, of the logits' dtype.  The log-probabilities come
-    from ``actlab.activations.log_softmax``, which never overflows.
+    from ``actlab.activations.log_softmax``, which never overflows.  The loss for a multiclass
+    output (the seed's MNIST model).
     """
+
+    folds = ("softmax", "log_softmax")
 
     def __init__(self):
         self._log_softmax = _activations().log_softmax
         self._probs = None
         self._arange: dict[int, np.ndarray] = {}
 
-    def forward(self, logits, y) -> float:
-        logits = np.asarray(logits)
-        if logits.ndim != 2:
-            raise ValueError(f"logits must have shape (N, C), got {logits.shape}")
-        return self._forward(logits, _check_labels(y, logits.shape[0], logits.shape[1]))
-
-    __call__ = forward
+    def targets(self, y, output_shape):
+        if output_shape[1] < 2:
+            raise ValueError(f"softmax cross-entropy needs at least 2 output units, got "
+                             f"{output_shape[1]}; use SigmoidCrossEntropy for one unit")
+        return _check_labels(y, output_shape[0], output_shape[1])
 
     def _forward(self, logits, y) -> float:
-        # The trainer validates the labels once, then calls this for every batch.
         n = logits.shape[0]
         rows = self._arange.get(n)
         if rows is None:
@@ -800,6 +860,105 @@ class SoftmaxCrossEntropy:
         grad *= 1.0 / grad.shape[0]
         self._probs = None  # the buffer now holds the gradient, not probabilities
         return grad
+
+    def n_correct(self, logits, y):
+        return int(np.count_nonzero(logits.argmax(axis=1) == y))
+
+
+class SigmoidCrossEntropy(Loss):
+    """Binary cross-entropy of σ(z) against 0/1 labels, computed from the logit z.
+
+    ``forward(z: (N, 1), y)`` with ``y`` of shape ``(N,)`` or ``(N, 1)`` in {0, 1} returns the
+    mean of ``softplus(z) − y·z`` (= −y·log σ(z) − (1−y)·log(1−σ(z)), without ever taking the
+    log of a rounded 0); ``backward()`` returns ``(σ(z) − y) / N``.  The loss for a binary
+    output: build the model with ``output='sigmoid'`` or leave the logit.
+    """
+
+    folds = ("sigmoid",)
+
+    def __init__(self):
+        acts = _activations()
+        self._softplus, self._sigmoid = acts.softplus, acts.sigmoid
+        self._cache = None
+
+    def targets(self, y, output_shape):
+        if output_shape[1] != 1:
+            raise ValueError(f"SigmoidCrossEntropy needs one output unit, got {output_shape[1]}")
+        labels = _check_labels(np.asarray(y).reshape(-1), output_shape[0], 2)
+        return labels.reshape(-1, 1)
+
+    def _forward(self, z, y) -> float:
+        yz = y * z
+        loss = float(np.mean(self._softplus(z) - yz, dtype=np.float64))
+        self._cache = (z, y)
+        return loss
+
+    def backward(self):
+        if self._cache is None:
+            raise RuntimeError("SigmoidCrossEntropy.backward called before forward")
+        z, y = self._cache
+        grad = self._sigmoid(z)
+        grad -= y
+        grad *= 1.0 / len(z)
+        return grad
+
+    def n_correct(self, z, y):
+        return int(np.count_nonzero((z > 0) == (y == 1)))
+
+
+class MeanSquaredError(Loss):
+    """Mean squared error over all entries, for regression with an identity output.
+
+    ``forward(pred: (N, D), target)`` with ``target`` of shape ``(N, D)`` (or ``(N,)`` when
+    D = 1) returns ``mean((pred − target)²)``; ``backward()`` returns
+    ``2·(pred − target) / (N·D)``.  It has no accuracy: the history records ``nan``.
+    """
+
+    def __init__(self):
+        self._diff = None
+
+    def targets(self, y, output_shape):
+        y = np.asarray(y)
+        if not np.issubdtype(y.dtype, np.number):
+            raise ValueError(f"regression targets must be numeric, got dtype {y.dtype}")
+        if y.ndim == 1 and output_shape[1] == 1:
+            y = y.reshape(-1, 1)
+        if y.shape != tuple(output_shape):
+            raise ValueError(f"targets have shape {y.shape}, the model's output {output_shape}")
+        return y
+
+    def _forward(self, pred, target) -> float:
+        diff = pred - target.astype(pred.dtype, copy=False)
+        self._diff = diff
+        return float(np.mean(np.square(diff, dtype=np.float64)))
+
+    def backward(self):
+        if self._diff is None:
+            raise RuntimeError("MeanSquaredError.backward called before forward")
+        grad, self._diff = self._diff, None
+        grad *= 2.0 / grad.size
+        return grad
+
+
+LOSSES: dict[str, type[Loss]] = {"softmax_cross_entropy": SoftmaxCrossEntropy,
+                                 "sigmoid_cross_entropy": SigmoidCrossEntropy,
+                                 "mse": MeanSquaredError}
+
+
+def _resolve_loss(loss, model) -> Loss:
+    """``None`` picks by the model's last layer: sigmoid -> SigmoidCrossEntropy, else softmax."""
+    if loss is None:
+        last = getattr(model.layers[-1], "name", None) if model.layers else None
+        return SigmoidCrossEntropy() if last == "sigmoid" else SoftmaxCrossEntropy()
+    if isinstance(loss, str):
+        if loss not in LOSSES:
+            raise ValueError(f"unknown loss {loss!r}; valid names: {', '.join(LOSSES)}")
+        return LOSSES[loss]()
+    if isinstance(loss, type):
+        loss = loss()
+    if not (hasattr(loss, "forward") and hasattr(loss, "backward")):
+        raise TypeError(f"a loss needs forward and backward, got {loss!r}")
+    return loss
 
 
 # --------------------------------------------------------------------------------------------
@@ -969,10 +1128,11 @@ Evaluation = namedtuple("Evaluation", ["loss", "accuracy"])
 Evaluation.__doc__ = "Mean loss and accuracy of a model on a data set (unpacks as a pair)."
 
 
-def _loss_head(model):
-    """The layers that produce logits, and the loss; a trailing softmax is folded into it."""
+def _loss_head(model, loss: Loss):
+    """The layers whose output the loss reads: a trailing activation the loss applies itself
+    (softmax for softmax cross-entropy, sigmoid for the binary one) is left out."""
     layers = model.layers
-    if layers and getattr(layers[-1], "name", None) in ("softmax", "log_softmax"):
+    if layers and getattr(layers[-1], "name", None) in getattr(loss, "folds", ()):
         return layers[:-1]
     return layers
 
@@ -983,7 +1143,10 @@ def _forward(layers, x, training):
     return x
 
 
-def _check_xy(model, X, y):
+def _prepare(model, X, y, loss):
+    """Validates ``X`` (cast once to the model's dtype) and converts ``y`` for ``loss``."""
+    if not hasattr(model, "layers"):
+        raise TypeError(f"expected a Sequential model (with .layers), got {model!r}")
     X = np.asarray(X)
     if X.ndim != 2:
         raise ValueError(f"X must have shape (n_samples, n_features), got {X.shape}")
@@ -991,31 +1154,37 @@ def _check_xy(model, X, y):
         raise ValueError(f"X must be numeric, got dtype {X.dtype}")
     X = X.astype(model.dtype, copy=False)
     y = np.asarray(y)
-    if len(y) != len(X):
-        raise ValueError(f"X has {len(X)} rows but y has {len(y)}")
-    if y.ndim == 2:
-        y = y.argmax(axis=1)
-    return X, y
-
-
-def evaluate(model: Sequential, X, y, batch_size: int = 4096) -> Evaluation:
-    """Mean softmax cross-entropy and accuracy of ``model`` on ``(X, y)``, evaluation mode.
-
-    ``X: (N, D)``; ``y``: ``(N,)`` integer labels or one-hot rows.  Rows are processed in
-    chunks of ``batch_size`` to bound memory.  Returns ``Evaluation(loss, accuracy)``.
-    """
-    X, y = _check_xy(model, X, y)
+    if y.ndim == 0 or len(y) != len(X):
+        raise ValueError(f"X has {len(X)} rows but y has {len(y) if y.ndim else 'none'}")
     if len(X) == 0:
-        raise ValueError("cannot evaluate on an empty data set")
-    layers = _loss_head(model)
-    loss_fn = SoftmaxCrossEntropy()
+        raise ValueError("the data set is empty")
+    layers = _loss_head(model, loss)
+    out_shape = _forward(layers, X[:1], False).shape
+    return X, loss.targets(y, (len(X), out_shape[1])), layers
+
+
+def _evaluate(layers, loss, X, y, batch_size):
     total_loss, correct = 0.0, 0
     for start in range(0, len(X), batch_size):
         xb, yb = X[start:start + batch_size], y[start:start + batch_size]
-        logits = _forward(layers, xb, False)
-        total_loss += loss_fn.forward(logits, yb) * len(xb)
-        correct += int((logits.argmax(axis=1) == yb).sum())
-    return Evaluation(total_loss / len(X), correct / len(X))
+        out = _forward(layers, xb, False)
+        total_loss += loss._forward(out, yb) * len(xb)
+        n = loss.n_correct(out, yb)
+        correct = None if n is None else correct + n
+    return Evaluation(total_loss / len(X), math.nan if correct is None else correct / len(X))
+
+
+def evaluate(model: Sequential, X, y, batch_size: int = 4096, loss=None) -> Evaluation:
+    """Mean loss and accuracy of ``model`` on ``(X, y)``, in evaluation mode.
+
+    ``X: (N, D)``; ``y``: ``(N,)`` integer labels or one-hot rows (or regression targets for
+    ``loss='mse'``).  ``loss`` is chosen as in :func:`train`.  Rows are processed in chunks of
+    ``batch_size`` to bound memory.  Returns ``Evaluation(loss, accuracy)`` (accuracy ``nan``
+    for regression).
+    """
+    loss = _resolve_loss(loss, model)
+    X, y, layers = _prepare(model, X, y, loss)
+    return _evaluate(layers, loss, X, y, batch_size)
 
 
 def _split_sizes(n: int, validation_split: float) -> int:
@@ -1032,15 +1201,15 @@ def _split_sizes(n: int, validation_split: float) -> int:
 
 def train(model: Sequential, X, y, epochs: int, batch_size: int = 32, optimizer=None,
           validation_split: float = 0.2, seed=0, progress: bool | None = None,
-          diagnostics: bool = False, validation_data=None, shuffle: bool = True) -> History:
-    """Trains ``model`` with mini-batches of softmax cross-entropy and returns a :class:`History`.
+          diagnostics: bool = False, validation_data=None, shuffle: bool = True,
+          loss=None) -> History:
+    """Trains ``model`` with mini-batch gradient descent and returns a :class:`History`.
 
     Parameters
     ----------
     model : Sequential
-        Its output is read as logits (a trailing softmax layer is folded into the loss).
     X : (N, D) array, cast once to the model's dtype
-    y : (N,) integer labels or (N, C) one-hot rows
+    y : (N,) integer labels or (N, C) one-hot rows (regression targets for ``loss='mse'``)
     epochs, batch_size : int
     optimizer : SGD, Adam, ... (``Adam()`` by default)
     validation_split : float in [0, 1)
@@ -1050,11 +1219,16 @@ def train(model: Sequential, X, y, epochs: int, batch_size: int = 32, optimizer=
         Seeds the validation split and the shuffling: the same model seed, data and ``seed``
         give an identical history.
     progress : bool or None
-        Show a tqdm bar over epochs; ``None`` shows it only on an interactive terminal.
+        Show a tqdm bar over epochs; ``None`` shows it only on an interactive terminal (so not
+        in a notebook or the book's build; pass ``True`` there to see it).
     diagnostics : bool
         Record :func:`layer_diagnostics` on (up to) 512 training rows after every epoch.
     validation_data : (X_val, y_val), optional
         Use this validation set instead of splitting ``X``.
+    loss : None, a :class:`Loss`, or ``'softmax_cross_entropy'``, ``'sigmoid_cross_entropy'``,
+        ``'mse'``
+        ``None`` picks softmax cross-entropy, or the binary one when the model ends in a
+        sigmoid.  A trailing softmax (sigmoid) layer is folded into its cross-entropy.
     """
     from tqdm.auto import tqdm
 
@@ -1062,18 +1236,11 @@ def train(model: Sequential, X, y, epochs: int, batch_size: int = 32, optimizer=
         raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
     if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-    if not hasattr(model, "layers"):
-        raise TypeError(f"train() needs a Sequential model (with .layers), got {model!r}")
-    X, y = _check_xy(model, X, y)
-    layers = _loss_head(model)
-    n_classes = _forward(layers, X[:1], False).shape[1]
-    if n_classes < 2:
-        raise ValueError(f"softmax cross-entropy needs at least 2 output units, the model has "
-                         f"{n_classes}")
-    y = _check_labels(y, len(y), n_classes)
+    loss_fn = _resolve_loss(loss, model)
+    X, y, layers = _prepare(model, X, y, loss_fn)
     rng = np.random.default_rng(seed)
     if validation_data is not None:
-        X_val, y_val = _check_xy(model, *validation_data)
+        X_val, y_val, _ = _prepare(model, *validation_data, loss_fn)
         X_tr, y_tr = X, y
     else:
         n_val = _split_sizes(len(X), validation_split)
@@ -1085,7 +1252,6 @@ def train(model: Sequential, X, y, epochs: int, batch_size: int = 32, optimizer=
             X_val, y_val = X[:0], y[:0]
             X_tr, y_tr = X, y
     optimizer = Adam() if optimizer is None else optimizer
-    loss_fn = SoftmaxCrossEntropy()
     n_train = len(X_tr)
     history = History(n_train=n_train, n_val=len(X_val))
     diag_rows = slice(0, min(512, n_train))
@@ -1106,23 +1272,24 @@ def train(model: Sequential, X, y, epochs: int, batch_size: int = 32, optimizer=
             total_loss, correct = 0.0, 0
             for start in range(0, n_train, batch_size):
                 xb, yb = Xe[start:start + batch_size], ye[start:start + batch_size]
-                logits = _forward(layers, xb, True)
-                total_loss += loss_fn._forward(logits, yb) * len(xb)
-                correct += int(np.count_nonzero(logits.argmax(axis=1) == yb))
+                out = _forward(layers, xb, True)
+                total_loss += loss_fn._forward(out, yb) * len(xb)
+                n = loss_fn.n_correct(out, yb)
+                correct = None if n is None else correct + n
                 grad = loss_fn.backward()
                 for layer in layers[:0:-1]:
                     grad = layer.backward(grad)
                 layers[0].backward(grad, need_input_grad=False)
                 optimizer.step(model)
             history.loss.append(total_loss / n_train)
-            history.accuracy.append(correct / n_train)
+            history.accuracy.append(math.nan if correct is None else correct / n_train)
             if len(X_val):
-                val = evaluate(model, X_val, y_val)
+                val = _evaluate(layers, loss_fn, X_val, y_val, 4096)
                 history.val_loss.append(val.loss)
                 history.val_accuracy.append(val.accuracy)
             if diagnostics:
-                history.diagnostics.append(layer_diagnostics(model, X_tr[diag_rows],
-                                                             y_tr[diag_rows]))
+                history.diagnostics.append(
+                    _diagnostics(model, layers, loss_fn, X_tr[diag_rows], y_tr[diag_rows]))
             history.seconds.append(time.perf_counter() - start_time)
             postfix = {"loss": f"{history.loss[-1]:.4f}", "acc": f"{history.accuracy[-1]:.3f}"}
             if history.val_accuracy:
@@ -1139,12 +1306,12 @@ def train(model: Sequential, X, y, epochs: int, batch_size: int = 32, optimizer=
 # --------------------------------------------------------------------------------------------
 
 
-def layer_diagnostics(model: Sequential, X, y) -> list[dict]:
+def layer_diagnostics(model: Sequential, X, y, loss=None) -> list[dict]:
     """What each Dense layer and the activation after it are doing on the batch ``(X, y)``.
 
     Runs one forward and backward pass in evaluation mode (BatchNorm uses its running
-    statistics; nothing in the model changes except the stored gradients).  Returns one dict per
-    Dense layer, in order:
+    statistics; nothing in the model changes except the stored gradients); ``loss`` is chosen
+    as in :func:`train`.  Returns one dict per Dense layer, in order:
 
     ``layer``
         index of the Dense layer in ``model.layers``.
@@ -1167,18 +1334,18 @@ def layer_diagnostics(model: Sequential, X, y) -> list[dict]:
     The activation statistics are ``nan`` for the output layer and for activations that are
     not elementwise (softmax, maxout), where a per-unit derivative is not defined.
     """
-    X, y = _check_xy(model, X, y)
-    if len(X) == 0:
-        raise ValueError("layer_diagnostics needs at least one row")
+    loss = _resolve_loss(loss, model)
+    X, y, head = _prepare(model, X, y, loss)
+    return _diagnostics(model, head, loss, X, y)
+
+
+def _diagnostics(model, head, loss, X, y) -> list[dict]:
     previous = model.reuse_buffers
     model.reuse_buffers = False
     try:
-        layers = _loss_head(model)
-        loss_fn = SoftmaxCrossEntropy()
-        logits = _forward(layers, X, False)
-        loss_fn.forward(logits, y)
-        grad = loss_fn.backward()
-        for layer in layers[::-1]:
+        loss._forward(_forward(head, X, False), y)
+        grad = loss.backward()
+        for layer in head[::-1]:
             grad = layer.backward(grad)
     finally:
         model.reuse_buffers = previous

@@ -23,27 +23,26 @@ XOR_Y = np.array([0, 1, 1, 0])
 # ------------------------------------------------------------------------------------------
 
 
-def _loss_of(model, X, y, training=True):
-    """Mean softmax cross-entropy of ``model`` on ``(X, y)``; RReLU noise reset to one seed so
-    that every probe of a finite difference sees the same random slopes."""
+def _loss_of(model, X, y, training=True, loss=nn.SoftmaxCrossEntropy, keep=None):
+    """Mean loss of ``model`` on ``(X, y)``; RReLU noise reset to one seed so that every probe
+    of a finite difference sees the same random slopes.  ``keep`` receives the loss object."""
     for layer in model.layers:
         if isinstance(layer, nn.ActivationLayer):
             layer.rng = np.random.default_rng(7)
-    return nn.SoftmaxCrossEntropy().forward(model.forward(X, training=training), y)
+    loss_fn = loss()
+    if keep is not None:
+        keep.append(loss_fn)
+    return loss_fn.forward(model.forward(X, training=training), y)
 
 
-def _check_model_gradients(model, X, y, training=True, tol=1e-6):
+def _check_model_gradients(model, X, y, training=True, loss=nn.SoftmaxCrossEntropy):
     """Analytic gradients of every parameter and of the input vs centred differences.
 
     Returns the worst relative error (cs231n measure) over all parameters and the input.
     """
-    _loss_of(model, X, y, training)  # forward, then backward below fills every gradient
-    loss_fn = nn.SoftmaxCrossEntropy()
-    for layer in model.layers:
-        if isinstance(layer, nn.ActivationLayer):
-            layer.rng = np.random.default_rng(7)
-    loss_fn.forward(model.forward(X, training=training), y)
-    dx = model.backward(loss_fn.backward())
+    kept = []
+    _loss_of(model, X, y, training, loss, keep=kept)
+    dx = model.backward(kept[0].backward())
     analytic = [g.copy() for g in model.grads()]
     worst = 0.0
     for p, g in zip(model.params(), analytic):
@@ -51,12 +50,12 @@ def _check_model_gradients(model, X, y, training=True, tol=1e-6):
 
         def f(value, p=p):
             p[...] = value
-            return _loss_of(model, X, y, training)
+            return _loss_of(model, X, y, training, loss)
 
         numerical = gc.numerical_grad(f, original)
         p[...] = original
         worst = max(worst, gc.rel_error(g, numerical))
-    numerical_dx = gc.numerical_grad(lambda z: _loss_of(model, z, y, training), X)
+    numerical_dx = gc.numerical_grad(lambda z: _loss_of(model, z, y, training, loss), X)
     worst = max(worst, gc.rel_error(dx, numerical_dx))
     return worst
 
@@ -278,6 +277,81 @@ def test_softmax_cross_entropy_rejects_labels_out_of_range():
     """Does a label outside [0, C) raise a ValueError that states the valid range?"""
     with pytest.raises(ValueError, match=r"\[0, 2\]"):
         nn.SoftmaxCrossEntropy().forward(np.zeros((2, 3)), np.array([0, 3]))
+
+
+def test_sigmoid_cross_entropy_matches_the_textbook_formula_and_its_gradient():
+    """Is the binary loss −mean(y·log σ(z) + (1−y)·log(1−σ(z))) (scipy's expit as σ), and is
+    backward() its numerical gradient?"""
+    rng = np.random.default_rng(21)
+    z, y = rng.normal(size=(7, 1)) * 2, rng.integers(0, 2, size=7)
+    s = expit(z[:, 0])
+    expected = -np.mean(y * np.log(s) + (1 - y) * np.log(1 - s))
+    loss = nn.SigmoidCrossEntropy()
+    assert loss.forward(z, y) == pytest.approx(expected, rel=1e-12)
+    numerical = gc.numerical_grad(lambda v: nn.SigmoidCrossEntropy().forward(v, y), z)
+    assert gc.rel_error(loss.backward(), numerical) < 1e-7
+
+
+def test_sigmoid_cross_entropy_is_finite_for_confident_wrong_logits():
+    """With float32 logits ±1e4 of the wrong sign, is the loss the exact 1e4 (σ rounded to 0 or
+    1 would give log 0 = −inf in the naive formula)?"""
+    z = np.array([[1e4], [-1e4]], dtype=np.float32)
+    loss = nn.SigmoidCrossEntropy()
+    assert loss.forward(z, np.array([0, 1])) == pytest.approx(1e4, rel=1e-6)
+    np.testing.assert_allclose(loss.backward(), [[0.5], [-0.5]])
+
+
+def test_mean_squared_error_value_and_gradient():
+    """Is MSE the mean of squared differences over all entries and backward its gradient?"""
+    rng = np.random.default_rng(22)
+    pred, target = rng.normal(size=(5, 2)), rng.normal(size=(5, 2))
+    loss = nn.MeanSquaredError()
+    assert loss.forward(pred, target) == pytest.approx(np.mean((pred - target) ** 2), rel=1e-12)
+    numerical = gc.numerical_grad(lambda v: nn.MeanSquaredError().forward(v, target), pred)
+    assert gc.rel_error(loss.backward(), numerical) < 1e-8
+
+
+@pytest.mark.parametrize("loss, output, width", [(nn.SigmoidCrossEntropy, None, 1),
+                                                 (nn.MeanSquaredError, None, 2),
+                                                 (nn.MeanSquaredError, "sigmoid", 2)])
+def test_network_gradients_are_right_for_binary_and_regression_losses(loss, output, width):
+    """Do the network's gradients agree with centred differences under the binary
+    cross-entropy (one logit) and under MSE, also through a sigmoid output layer?"""
+    rng = np.random.default_rng(23)
+    X = rng.normal(size=(6, 4))
+    y = rng.integers(0, 2, size=6) if loss is nn.SigmoidCrossEntropy else rng.normal(size=(6, 2))
+    model = nn.mlp([4, 5, width], activation="tanh", output=output, seed=0, dtype=np.float64)
+    assert _check_model_gradients(model, X, y, loss=loss) < 1e-6
+
+
+def test_sigmoid_output_learns_xor_as_a_binary_classifier():
+    """With one sigmoid output unit, does train() pick the binary cross-entropy by itself and
+    reach accuracy 1.0 on XOR, predict() thresholding σ at 0.5?"""
+    model = nn.mlp([2, 8, 1], activation="tanh", output="sigmoid", seed=0)
+    history = nn.train(model, XOR_X, XOR_Y, epochs=400, batch_size=4,
+                       optimizer=nn.Adam(lr=0.05), validation_split=0, progress=False)
+    assert history.accuracy[-1] == 1.0
+    assert np.array_equal(model.predict(XOR_X), XOR_Y)
+    probs = model.forward(XOR_X, training=False)[:, 0]
+    assert np.all((probs > 0.5) == (XOR_Y == 1)) and np.all((probs > 0) & (probs < 1))
+
+
+def test_identity_output_fits_a_sine_curve_with_mse():
+    """For regression (identity output, loss='mse'), does a tanh MLP fit sin(x) on [−π, π] to a
+    validation MSE below 0.01, with accuracy reported as nan?"""
+    x = np.linspace(-np.pi, np.pi, 200).reshape(-1, 1)
+    model = nn.mlp([1, 32, 1], activation="tanh", seed=0)
+    history = nn.train(model, x, np.sin(x), epochs=60, batch_size=16, loss="mse",
+                       optimizer=nn.Adam(lr=0.01), progress=False)
+    assert history.val_loss[-1] < 0.01
+    assert math.isnan(history.accuracy[-1])
+    assert nn.evaluate(model, x, np.sin(x), loss="mse").loss < 0.01
+
+
+def test_unknown_loss_name_lists_the_valid_ones():
+    """Does train(loss='hinge') name the losses it knows?"""
+    with pytest.raises(ValueError, match="softmax_cross_entropy, sigmoid_cross_entropy, mse"):
+        nn.train(nn.mlp([2, 3, 2]), XOR_X, XOR_Y, epochs=1, loss="hinge")
 
 
 # ------------------------------------------------------------------------------------------
