@@ -102,7 +102,8 @@ def load_checked(path: str | os.PathLike, max_bytes: int = DEFAULT_MAX_BYTES):
     if major != 4:
         raise IntakeError(f"nbformat {major} notebook; nbformat 4 required")
     try:
-        nb = nbformat.from_dict(data)
+        # reads() also joins multi-line sources, which from_dict() would leave as lists.
+        nb = nbformat.reads(text, as_version=4)
         nbformat.validate(nb)
     except nbformat.ValidationError as exc:
         message = str(exc).strip().splitlines()[0][:120]

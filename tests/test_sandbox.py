@@ -1,0 +1,279 @@
+"""The grading sandbox (``actlab.grading.sandbox``): each guarantee tried from inside a kernel.
+
+A probe notebook runs once under the sandbox (module fixture) and reports, cell by cell,
+what it could see and do; each test then checks one guarantee. Separate small notebooks
+cover the limits that end a run (memory, timeouts, crashes).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+
+from actlab.grading import sandbox
+from actlab.grading.sandbox import Limits, SandboxedExecute, execute_notebook
+
+pytestmark = [
+    pytest.mark.grading,
+    pytest.mark.skipif(not sandbox.bwrap_available(), reason="bubblewrap is not usable here"),
+]
+
+GiB = 1024**3
+FAST = Limits(cell_timeout=6, notebook_timeout=40, memory_bytes=int(1.5 * GiB))
+
+
+def _notebook(*sources):
+    nb = new_notebook(cells=[new_code_cell(s) for s in sources])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    return nb
+
+
+def _stdout(cell) -> str:
+    return "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+
+
+def _report(cell) -> dict:
+    """The JSON dict a probe cell printed on its last stdout line."""
+    return json.loads(_stdout(cell).strip().splitlines()[-1])
+
+
+PROBE_PATHS = ["/work/main/solutions", "/work/main/grading-work", "/root", "/work/main/.git",
+               "/etc/shadow", "/home", "/var"]
+
+
+@pytest.fixture(scope="module")
+def probe(tmp_path_factory):
+    """Run the probe notebook once; return (executed notebook, outcome, host facts)."""
+    host_dir = tmp_path_factory.mktemp("host_secret")
+    secret = host_dir / "secret.txt"
+    secret.write_text("instructor only")
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    port = listener.getsockname()[1]
+    data_dir = tmp_path_factory.mktemp("submission")
+    (data_dir / "data.csv").write_text("1,2,3\n")
+    nb = _notebook(
+        # 0: who am I, what can I see
+        "import json, os\n"
+        f"paths = {PROBE_PATHS + [str(secret), str(host_dir)]!r}\n"
+        "print(json.dumps({'uid': os.getuid(), 'gid': os.getgid(), 'cwd': os.getcwd(),\n"
+        "    'visible': [p for p in paths if os.path.exists(p)], 'data': open('data.csv').read()}))",
+        # 1: network
+        "import socket, json\nresult = {}\n"
+        f"for name, addr in [('loopback', ('127.0.0.1', {port})), ('internet', ('1.1.1.1', 53))]:\n"
+        "    try:\n"
+        "        socket.create_connection(addr, timeout=2).close(); result[name] = 'connected'\n"
+        "    except OSError as exc:\n"
+        "        result[name] = type(exc).__name__\n"
+        "try:\n    socket.getaddrinfo('pypi.org', 443); result['dns'] = 'resolved'\n"
+        "except OSError as exc:\n    result['dns'] = type(exc).__name__\n"
+        "print(json.dumps(result))",
+        # 2: read-only system
+        "import json, os, sys, actlab\nwritable = []\n"
+        "for d in ['/usr', sys.prefix, os.path.dirname(actlab.__file__), '/', '/etc']:\n"
+        "    try:\n"
+        "        open(os.path.join(d, 'planted.txt'), 'w').close(); writable.append(d)\n"
+        "    except OSError:\n        pass\n"
+        "print(json.dumps({'writable': writable}))",
+        # 3: processes (bounded: at most 2,000 short-lived sleeps)
+        "import json, subprocess\nkids = []\nerror = None\n"
+        "for _ in range(2000):\n"
+        "    try:\n        kids.append(subprocess.Popen(['sleep', '30']))\n"
+        "    except OSError as exc:\n        error = type(exc).__name__; break\n"
+        "for k in kids:\n    k.kill(); k.wait()\n"
+        "print(json.dumps({'started': len(kids), 'error': error}))",
+        # 4: can the kernel reach the runner's result pipe or ptrace it?
+        "import json, os\nppid = os.getppid()\nresult = {}\n"
+        "try:\n    result['fds'] = os.listdir(f'/proc/{ppid}/fd')\n"
+        "except OSError as exc:\n    result['fds'] = type(exc).__name__\n"
+        "try:\n    open(f'/proc/{ppid}/mem', 'rb').read(1); result['mem'] = 'read'\n"
+        "except OSError as exc:\n    result['mem'] = type(exc).__name__\n"
+        "print(json.dumps(result))",
+        # 5: a file bigger than RLIMIT_FSIZE, and disk use beyond the tmpfs
+        "import json\nresult = {}\n"
+        "try:\n"
+        "    with open('big.bin', 'wb') as fh:\n        fh.write(b'0' * (80 * 2**20))\n"
+        "    result['big'] = 'written'\n"
+        "except OSError as exc:\n    result['big'] = type(exc).__name__\n"
+        "print(json.dumps(result))",
+        # 6: output flood is capped
+        "print('y' * 5_000_000)",
+    )
+    start = time.monotonic()
+    out, outcome = execute_notebook(nb, str(data_dir), FAST)
+    seconds = time.monotonic() - start
+    listener.settimeout(0.1)
+    try:
+        listener.accept()
+        accepted = True
+    except OSError:
+        accepted = False
+    listener.close()
+    return out, outcome, {"accepted": accepted, "seconds": seconds}
+
+
+def test_probe_notebook_runs_to_the_end(probe):
+    """Does a notebook that only probes its sandbox finish with status ok?"""
+    out, outcome, _ = probe
+    assert outcome["status"] == "ok", outcome
+    assert out.metadata["actlab"]["sandbox"] == outcome
+
+
+def test_kernel_runs_as_an_unprivileged_user(probe):
+    """Is the student's kernel a non-root uid (so RLIMIT_NPROC is enforced)?"""
+    report = _report(probe[0].cells[0])
+    assert report["uid"] != 0 and report["gid"] != 0
+
+
+def test_kernel_cannot_see_solutions_gradebook_home_or_host_files(probe):
+    """Can the kernel see solutions/, grading-work/, the instructor's home, /etc/shadow or
+    a file the host just wrote? It must see none of them, only its own data files."""
+    report = _report(probe[0].cells[0])
+    assert report["visible"] == ["/home"]  # only the sandbox's own empty /home
+    assert report["data"] == "1,2,3\n"
+    assert report["cwd"] == "/home/student/work"
+
+
+def test_kernel_has_no_network_not_even_host_loopback(probe):
+    """Can the kernel connect to a server on the host's loopback, the internet, or DNS?"""
+    report = _report(probe[0].cells[1])
+    assert report["loopback"] != "connected" and report["internet"] != "connected"
+    assert report["dns"] != "resolved"
+    assert probe[2]["accepted"] is False
+
+
+def test_system_python_and_actlab_are_read_only(probe):
+    """Can the kernel write into /usr, the venv, the actlab package, / or /etc?"""
+    assert _report(probe[0].cells[2]) == {"writable": []}
+
+
+def test_two_thousand_processes_are_bounded_by_the_process_limit(probe):
+    """Does an attempt to start 2,000 processes stop below Limits.processes?"""
+    report = _report(probe[0].cells[3])
+    assert report["started"] < FAST.processes
+    assert report["error"] in ("BlockingIOError", "OSError", "PermissionError")
+
+
+def test_kernel_cannot_reach_the_runners_result_pipe(probe):
+    """Can the kernel list the runner's file descriptors or read its memory (to forge the
+    result)? The runner is non-dumpable, so both must fail."""
+    report = _report(probe[0].cells[4])
+    assert report == {"fds": "PermissionError", "mem": "PermissionError"}
+
+
+def test_files_larger_than_the_file_size_limit_cannot_be_written(probe):
+    """Is an 80 MiB file refused under the 64 MiB RLIMIT_FSIZE (instead of filling disk)?"""
+    assert _report(probe[0].cells[5])["big"] == "OSError"
+
+
+def test_output_flood_is_truncated(probe):
+    """Is a 5 MB print cut to the per-cell output cap, with a note saying so?"""
+    text = "".join(o.get("text", "") for o in probe[0].cells[6].outputs)
+    assert len(text) < 1_100_000
+    assert "output beyond" in text
+
+
+def test_memory_bomb_stops_at_the_memory_cap():
+    """Does allocating 16 GiB end in a MemoryError and status killed_memory, quickly?"""
+    nb = _notebook("import numpy as np\nhoard = [np.ones(2**27) for _ in range(16)]", "print('after')")
+    out, outcome = execute_notebook(nb, None, FAST)
+    assert outcome["status"] == "killed_memory", outcome
+    assert any(o.get("ename") == "MemoryError" for o in out.cells[0].outputs)
+    assert _stdout(out.cells[1]) == "after\n"
+
+
+def test_sigint_ignoring_loop_and_its_children_are_killed(tmp_path):
+    """Is a loop that ignores SIGINT (with a child process) killed at the cell timeout,
+    with every later cell marked as not run and no process left behind?"""
+    marker = str(987_000 + os.getpid() % 1000)
+    nb = _notebook(
+        "import signal, subprocess\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+        f"child = subprocess.Popen(['sleep', '{marker}'])\nwhile True:\n    pass",
+        "print('never')",
+    )
+    start = time.monotonic()
+    out, outcome = execute_notebook(nb, None, Limits(cell_timeout=4, notebook_timeout=30))
+    assert outcome["status"] == "timed_out", outcome
+    assert time.monotonic() - start < 4 + 25
+    assert out.cells[0].outputs[-1]["ename"] == "CellTimeoutError"
+    assert [o["ename"] for o in out.cells[1].outputs] == ["NotRunError"]
+    time.sleep(0.5)
+    left = subprocess.run(["pgrep", "-f", f"sleep {marker}"], capture_output=True, text=True)
+    assert left.stdout.strip() == ""
+
+
+def test_whole_notebook_limit_stops_a_run_of_slow_cells():
+    """Do many cells that each stay under the cell timeout still stop at the notebook limit?"""
+    nb = _notebook(*["import time\ntime.sleep(2)"] * 10)
+    start = time.monotonic()
+    out, outcome = execute_notebook(nb, None, Limits(cell_timeout=5, notebook_timeout=7))
+    assert outcome["status"] == "timed_out"
+    assert time.monotonic() - start < 7 + 25
+    enames = [o.get("ename") for c in out.cells for o in c.outputs]
+    assert "NotebookTimeoutError" in enames and "NotRunError" in enames
+
+
+def test_cells_after_a_kernel_exit_carry_errors_not_silence():
+    """After os._exit in one cell, does every later cell carry an error output (so that
+    nbgrader cannot score an unexecuted test cell as passed)?"""
+    nb = _notebook("import os\nos._exit(0)", "assert False", "assert False")
+    out, outcome = execute_notebook(nb, None, FAST)
+    assert outcome["status"] == "crashed"
+    for cell in out.cells[1:]:
+        assert cell.outputs and all(o.output_type == "error" for o in cell.outputs)
+
+
+def test_segfault_is_reported_as_crashed():
+    """Is a segfault in the kernel (ctypes) recorded as crashed, within the limits?"""
+    out, outcome = execute_notebook(_notebook("import ctypes\nctypes.string_at(0)", "1"), None, FAST)
+    assert outcome["status"] == "crashed"
+    assert out.cells[1].outputs[0]["ename"] in ("NotRunError", "DeadKernelError")
+
+
+def test_sandboxed_execute_is_an_nbgrader_preprocessor_recording_its_outcome(tmp_path):
+    """Used like nbgrader's Execute, does SandboxedExecute run the notebook, honour
+    Execute.timeout from the course config and record the outcome?"""
+    from traitlets.config import Config
+
+    config = Config()
+    config.Execute.timeout = 7
+    pre = SandboxedExecute(config=config)
+    assert pre.cell_timeout == 7
+    resources = {"metadata": {"path": str(tmp_path)}}
+    nb, resources = pre.preprocess(_notebook("print(6 * 7)"), resources)
+    assert _stdout(nb.cells[0]) == "42\n"
+    assert resources["actlab"]["sandbox"]["status"] == "ok"
+    assert nb.metadata["actlab"]["sandbox"]["seconds"] > 0
+
+
+def test_no_sandbox_mode_runs_the_same_runner():
+    """With sandbox=False (--no-sandbox) is the notebook still executed, with outputs?"""
+    out, outcome = execute_notebook(_notebook("print('plain')"), None, FAST, sandbox=False)
+    assert outcome["status"] == "ok" and _stdout(out.cells[0]) == "plain\n"
+
+
+def test_require_sandbox_refuses_without_bubblewrap_and_warns_with_no_sandbox(monkeypatch, capsys):
+    """Without bubblewrap, does require_sandbox refuse with an install hint, and does
+    --no-sandbox proceed with a loud warning instead?"""
+    monkeypatch.setattr(sandbox, "BWRAP", "/nonexistent/bwrap")
+    with pytest.raises(sandbox.SandboxUnavailableError, match="apt-get install bubblewrap"):
+        sandbox.require_sandbox(no_sandbox=False)
+    with pytest.warns(RuntimeWarning, match="no-sandbox"):
+        assert sandbox.require_sandbox(no_sandbox=True) is False
+    assert "WARNING" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("field", ["memory_bytes", "processes", "cell_timeout", "notebook_timeout"])
+def test_limits_reject_non_positive_values(field):
+    """Is a zero or negative limit refused with a message naming the limit?"""
+    with pytest.raises(ValueError, match=field):
+        Limits(**{field: 0})
