@@ -535,7 +535,9 @@ class Sequential(Layer):
         owners = [(layer, p, g) for layer in self.layers
                   for p, g in zip(getattr(layer, "param_names", ()),
                                   getattr(layer, "grad_names", ()))]
-        if not owners:
+        if not owners or len(owners) != sum(len(layer.params()) for layer in self.layers):
+            # Some layer (a nested Sequential, a custom layer) keeps parameters we cannot
+            # rebind; the optimiser then updates the arrays one by one.
             return None
         dtypes = {getattr(layer, p).dtype for layer, p, _ in owners}
         if len(dtypes) != 1:

@@ -782,3 +782,14 @@ def test_relu_mlp_learns_handwritten_digits():
                        epochs=5, progress=False)
     assert history.val_accuracy[-1] > 0.9
     assert all(b < a for a, b in zip(history.loss, history.loss[1:]))
+
+
+def test_nested_models_are_trained_array_by_array():
+    """When a Sequential holds another Sequential, does a model-level optimiser step still
+    update the inner model's weights (the flat fast path must not silently skip them)?"""
+    inner = nn.Sequential([nn.Dense(2, 4, rng=0), nn.ActivationLayer("tanh")])
+    model = nn.Sequential([inner, nn.Dense(4, 2, rng=1)])
+    assert model.flat_params() is None
+    before = inner.layers[0].W.copy()
+    nn.train(model, XOR_X, XOR_Y, epochs=2, batch_size=4, validation_split=0, progress=False)
+    assert not np.allclose(inner.layers[0].W, before)
