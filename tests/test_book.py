@@ -1,0 +1,337 @@
+"""The Jupyter Book: sources consistent, built from a clean copy with zero warnings, and complete.
+
+Fast checks on the sources run without building. The rest use the session fixture
+``built_book`` (tests/conftest.py), which builds the book once per test run, exactly as
+``make book`` does, in a clean copy of the repository.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+from bs4 import BeautifulSoup
+
+REPO = Path(__file__).resolve().parent.parent
+BOOK = REPO / "book"
+
+CHAPTERS = ["01_nonlinearity", "02_saturation", "03_relu", "04_variants", "05_choosing"]
+ASSIGNMENTS = ["ps1_nonlinearity", "ps2_saturation", "ps3_relu", "ps4_variants", "ps5_custom"]
+# The figures each chapter draws in code cells: a lower bound on its <img> count.
+MIN_FIGURES = {"01_nonlinearity": 3, "02_saturation": 4, "03_relu": 4, "04_variants": 11,
+               "05_choosing": 2}
+CHINESE_TERMS = ["激活函数", "梯度消失", "饱和", "神经元死亡", "稀疏性", "非线性", "反向传播",
+                 "链式法则", "批量归一化", "梯度爆炸", "零中心", "单侧饱和"]
+# (bibtex key, a word of its title) for the papers the course promises to cite.
+REQUIRED_REFERENCES = {
+    "lecun2012efficient": "BackProp", "nair2010rectified": "Rectified linear units",
+    "glorot2011deep": "Deep sparse rectifier", "maas2013rectifier": "Rectifier nonlinearities",
+    "he2015delving": "Delving deep", "xu2015empirical": "Empirical evaluation",
+    "clevert2016fast": "exponential linear units", "klambauer2017self": "Self-normalizing",
+    "hendrycks2016gaussian": "Gaussian error linear units",
+    "ramachandran2017searching": "Searching for activation functions",
+    "misra2019mish": "Mish", "goodfellow2013maxout": "Maxout networks",
+    "fernandez2024telu": "TeLU", "kim2023tanh": "Tanh works better",
+    "ioffe2015batch": "Batch normalization", "glorot2010understanding": "Understanding the difficulty",
+    "kingma2015adam": "Adam", "cybenko1989": "superpositions of a sigmoidal",
+    "hornik1991": "Approximation capabilities", "hochreiter1991": "Untersuchungen",
+    "bengio1994learning": "long-term dependencies", "zhang2023dive": "Dive into Deep Learning",
+    "cs231n": "CS231n",
+}
+
+book = pytest.mark.book
+shared_build = pytest.mark.xdist_group("book")
+
+
+def _bib_entries() -> dict[str, dict]:
+    from pybtex.database import parse_file
+
+    return dict(parse_file(str(BOOK / "references.bib")).entries)
+
+
+def _toc_files() -> list[str]:
+    toc = yaml.safe_load((REPO / "_toc.yml").read_text(encoding="utf-8"))
+    files = [toc["root"]]
+
+    def walk(items):
+        for item in items:
+            if "file" in item:
+                files.append(item["file"])
+            walk(item.get("sections", []))
+
+    for part in toc.get("parts", []):
+        walk(part.get("chapters", []))
+    return files
+
+
+def _soup(path: Path) -> BeautifulSoup:
+    return BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
+
+
+def _main_text(path: Path) -> str:
+    main = _soup(path).find("main") or _soup(path)
+    return main.get_text(" ", strip=True)
+
+
+def _load_extension(name: str):
+    spec = importlib.util.spec_from_file_location(name, BOOK / "_ext" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault(name, module)
+    spec.loader.exec_module(module)
+    return module
+
+
+# ------------------------------------------------------------------ sources (no build)
+
+
+def test_toc_lists_every_page_in_reading_order():
+    """Does _toc.yml list intro, chapters 1-5, problem sets, instructors, glossary and
+    bibliography, in that order, and does every listed file exist?"""
+    files = _toc_files()
+    expected_order = (["book/intro"] + [f"book/{c}" for c in CHAPTERS]
+                      + [f"book/problem_sets/{a}" for a in ASSIGNMENTS]
+                      + ["book/instructors/index", "book/glossary", "book/bibliography"])
+    positions = [files.index(f) for f in expected_order]
+    assert positions == sorted(positions), files
+    assert "book/instructors/cluster" in files
+    missing = [f for f in files if not (REPO / f"{f}.md").is_file()]
+    assert not missing, f"listed in _toc.yml but missing: {missing}"
+
+
+def test_every_cited_key_is_in_the_bibliography():
+    """Does references.bib hold every key that a page cites with {cite} or {cite:t}/{cite:p}?"""
+    entries = _bib_entries()
+    cited = set()
+    for page in BOOK.rglob("*.md"):
+        for keys in re.findall(r"\{cite(?::\w+)?\}`([^`]+)`", page.read_text(encoding="utf-8")):
+            cited.update(k.strip() for k in keys.split(","))
+    assert cited, "no citations found: the pattern is wrong"
+    assert sorted(cited - set(entries)) == []
+
+
+def test_every_registry_reference_is_in_the_bibliography():
+    """Does each activation's `reference` (the table's citation) name a references.bib key?"""
+    from actlab.activations import REGISTRY
+
+    keys = {a.reference for a in REGISTRY.values() if a.reference}
+    assert sorted(keys - set(_bib_entries())) == []
+
+
+def test_required_papers_are_in_the_bibliography_file():
+    """Does references.bib contain the paper behind each activation, with the right title?"""
+    entries = _bib_entries()
+    for key, title_word in REQUIRED_REFERENCES.items():
+        assert key in entries, key
+        assert title_word.lower() in entries[key].fields["title"].lower(), key
+
+
+def test_numpy_scalar_reprs_are_unwrapped_for_glue():
+    """Does the build's glue shim turn numpy 2 scalar reprs back into plain numbers, and leave
+    everything else alone?"""
+    ext = _load_extension("offline_assets")
+    assert ext.unwrap_numpy_repr("np.float64(1.5e-05)") == "1.5e-05"
+    assert ext.unwrap_numpy_repr("np.float32(-2.0)") == "-2.0"
+    assert ext.unwrap_numpy_repr("np.int64(3)") == "3"
+    assert ext.unwrap_numpy_repr("np.True_") == "True"
+    assert ext.unwrap_numpy_repr("'np.float64(1)' is text") == "'np.float64(1)' is text"
+    assert ext.unwrap_numpy_repr("0.25") == "0.25"
+
+
+def test_mathjax_copy_is_complete_and_skipped_when_current(tmp_path):
+    """Does the MathJax copy include the entry script and the CHTML fonts, and does a second
+    build reuse it instead of copying again?"""
+    ext = _load_extension("offline_assets")
+    es5 = ext.mathjax_es5_dir()
+    target = tmp_path / "mathjax"
+    assert ext.copy_mathjax(es5, target) is True
+    assert (target / "tex-chtml.js").stat().st_size > 100_000
+    assert list((target / "output" / "chtml" / "fonts" / "woff-v2").glob("*.woff"))
+    assert (target / "input" / "tex" / "extensions").is_dir()
+    assert ext.copy_mathjax(es5, target) is False
+
+
+def test_points_table_reads_graded_cells_from_a_notebook(tmp_path):
+    """Does the problem-set directive find each graded cell, its part and who grades it, and
+    refuse a notebook without graded cells?"""
+    ext = _load_extension("problem_sets")
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("## 1. First part (2 points)"),
+        nbformat.v4.new_code_cell("def f(): pass", metadata={"nbgrader": {
+            "grade": False, "solution": True, "grade_id": "f", "locked": False}}),
+        nbformat.v4.new_code_cell("assert f() is None", metadata={"nbgrader": {
+            "grade": True, "solution": False, "grade_id": "test_f", "points": 2}}),
+        nbformat.v4.new_markdown_cell("## 2. Essay"),
+        nbformat.v4.new_markdown_cell("YOUR ANSWER HERE", metadata={"nbgrader": {
+            "grade": True, "solution": True, "grade_id": "essay", "points": 3}}),
+    ]
+    path = tmp_path / "ps.ipynb"
+    nbformat.write(nb, str(path))
+    cells = ext.graded_cells(path)
+    assert [(c.part, c.grade_id, c.points, c.by_hand) for c in cells] == [
+        ("1. First part (2 points)", "test_f", 2.0, False), ("2. Essay", "essay", 3.0, True)]
+    nb.cells = nb.cells[:2]
+    nbformat.write(nb, str(path))
+    with pytest.raises(ValueError, match="no nbgrader-graded cells"):
+        ext.graded_cells(path)
+
+
+# ------------------------------------------------------------------ the built book
+
+
+@book
+@shared_build
+def test_book_builds_with_zero_warnings(built_book):
+    """Does `jupyter-book build . -W -n --keep-going` succeed on a clean copy, with no
+    Sphinx warning at all?"""
+    warnings = [line for line in built_book.log.splitlines() if re.search(r"\bWARNING: ", line)]
+    assert built_book.returncode == 0, "\n".join(warnings) or built_book.log[-3000:]
+    assert warnings == []
+    assert "build succeeded" in built_book.log
+
+
+@book
+@shared_build
+def test_every_toc_page_is_built(built_book):
+    """Is there an HTML page for every file in the table of contents, and only for those
+    (solutions, exercises, docs and tests are never parsed as pages)?"""
+    for f in _toc_files():
+        assert (built_book.html / f"{f}.html").is_file(), f
+    built = {p.relative_to(built_book.html).with_suffix("").as_posix()
+             for p in built_book.html.rglob("*.html")}
+    stray = {p for p in built if p.split("/")[0] in {"solutions", "exercises", "docs", "tests",
+                                                      "benchmarks", "README", "actlab"}}
+    assert stray == set()
+
+
+@book
+@shared_build
+def test_no_executed_cell_raised_an_error(built_book):
+    """Did every code cell of every chapter run, without an error output, when the book was
+    executed?"""
+    notebooks = sorted((built_book.root / "_build" / "jupyter_execute").rglob("*.ipynb"))
+    names = {p.stem for p in notebooks}
+    assert set(CHAPTERS) <= names, f"executed notebooks: {sorted(names)}"
+    for path in notebooks:
+        nb = nbformat.read(str(path), as_version=4)
+        for cell in nb.cells:
+            if cell.cell_type != "code":
+                continue
+            assert cell.execution_count is not None, f"{path.name}: a cell did not run"
+            errors = [o for o in cell.outputs if o.output_type == "error"]
+            assert errors == [], f"{path.name}: {errors[0].ename}: {errors[0].evalue}"
+    for chapter in CHAPTERS:
+        page = _soup(built_book.html / "book" / f"{chapter}.html")
+        assert page.select(".output.traceback, .output_error") == [], chapter
+
+
+@book
+@shared_build
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_chapter_shows_the_figures_it_draws(built_book, chapter):
+    """Does each chapter page carry at least as many rendered figures as it promises, each
+    an image file that exists in the build?"""
+    page = built_book.html / "book" / f"{chapter}.html"
+    images = _soup(page).find("main").find_all("img")
+    assert len(images) >= MIN_FIGURES[chapter]
+    for img in images:
+        src = img["src"]
+        if not src.startswith("data:"):
+            assert (page.parent / src).resolve().is_file(), src
+
+
+@book
+@shared_build
+def test_prose_numbers_are_formatted_numbers(built_book):
+    """Are glued numbers rendered as plain numbers (never as `np.float64(...)`) on every page?"""
+    for page in built_book.html.rglob("*.html"):
+        assert "np.float64(" not in page.read_text(encoding="utf-8"), page
+
+
+@book
+@shared_build
+def test_glossary_gives_each_chinese_term(built_book):
+    """Is every listed Chinese term a glossary term (a <dt>) on the glossary page?"""
+    page = _soup(built_book.html / "book" / "glossary.html")
+    terms = {dt.get_text(" ", strip=True).rstrip("#").strip() for dt in page.find_all("dt")}
+    assert [t for t in CHINESE_TERMS if t not in terms] == []
+
+
+@book
+@shared_build
+def test_bibliography_page_lists_the_references(built_book):
+    """Does the bibliography page render every required reference with its title?"""
+    text = _main_text(built_book.html / "book" / "bibliography.html").lower()
+    entries = _bib_entries()
+    for key in REQUIRED_REFERENCES:
+        title = re.sub(r"[{}]", "", entries[key].fields["title"]).lower()
+        assert title[:30] in text, key
+
+
+@book
+@shared_build
+def test_chapter_citations_link_to_the_bibliography(built_book):
+    """Does a citation in chapter 4 link to an entry on the bibliography page?"""
+    page = _soup(built_book.html / "book" / "04_variants.html")
+    links = [a["href"] for a in page.find_all("a", href=True) if "bibliography.html#" in a["href"]]
+    assert links
+
+
+@book
+@shared_build
+def test_mathjax_is_served_from_the_build(built_book):
+    """Does every page with mathematics load MathJax from _static, with its fonts, and does
+    no page load a script or stylesheet from another host?"""
+    assert (built_book.html / "_static" / "mathjax" / "tex-chtml.js").is_file()
+    fonts = built_book.html / "_static" / "mathjax" / "output" / "chtml" / "fonts" / "woff-v2"
+    assert len(list(fonts.glob("*.woff"))) > 10
+    with_math = 0
+    for page in built_book.html.rglob("*.html"):
+        soup = _soup(page)
+        external = [tag.get("src") or tag.get("href") for tag in soup.find_all(["script", "link"])
+                    if tag.name == "script" or "stylesheet" in (tag.get("rel") or [])
+                    if re.match(r"(https?:)?//", tag.get("src") or tag.get("href") or "")]
+        assert external == [], f"{page.name}: {external}"
+        scripts = [s.get("src", "") for s in soup.find_all("script")]
+        if any("mathjax" in s.lower() for s in scripts):
+            with_math += 1
+            assert any(s.endswith("_static/mathjax/tex-chtml.js") for s in scripts), page.name
+    assert with_math >= len(CHAPTERS)
+
+
+@book
+@shared_build
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_problem_set_page_links_the_student_notebook(built_book, assignment):
+    """Does each problem-set page offer the student notebook for download, is the file in the
+    build, is it the student version (no solutions), and does the page state its points?"""
+    page_path = built_book.html / "book" / "problem_sets" / f"{assignment}.html"
+    page = _soup(page_path)
+    links = [a["href"] for a in page.select("a.download") if a["href"].endswith(f"{assignment}.ipynb")]
+    assert links, "no download link"
+    notebook = (page_path.parent / links[0]).resolve()
+    assert notebook.is_file()
+    nb = nbformat.read(str(notebook), as_version=4)
+    source = "\n".join(c.source for c in nb.cells)
+    assert "### BEGIN SOLUTION" not in source and "BEGIN HIDDEN TESTS" not in source
+    assert page.select("table.nbgrader-points")
+    assert re.search(r"Total: \d+(\.\d+)? points", _main_text(page_path))
+
+
+@book
+@shared_build
+def test_launch_buttons_are_links_only(built_book):
+    """Do chapter pages offer Binder and Colab launch links without loading anything from
+    those services?"""
+    html = (built_book.html / "book" / "04_variants.html").read_text(encoding="utf-8")
+    soup = BeautifulSoup(html, "html.parser")
+    hrefs = [a["href"] for a in soup.find_all("a", href=True)]
+    assert any("mybinder.org" in h for h in hrefs)
+    assert any("colab.research.google.com" in h for h in hrefs)
+    sources = [t.get("src", "") for t in soup.find_all(["script", "img", "iframe"])]
+    assert not any("mybinder" in s or "colab" in s for s in sources)
