@@ -272,10 +272,12 @@ PROCESSES = (
     "else:\n"
     "    " + CORRECT.replace("\n", "\n    ").rstrip() + "\n"
 )
-FLOOD = "for _ in range(200_000):\n    print('x' * 100)\n" + CORRECT
+FLOOD = "for _ in range(2_000):\n    print('x' * 10_000)\n" + CORRECT
 LONG_LINE = "print('x' * 100_000_000)\n" + CORRECT
-RECURSION = ("import sys\nsys.setrecursionlimit(10**7)\n"
-             "def dive(n):\n    return dive(n + 1) + 1\n"
+# Through map(), every level is a C call too, so the C stack overflows (3.11 runs plain
+# Python-to-Python recursion without the C stack).
+RECURSION = ("import sys\nsys.setrecursionlimit(10**8)\n"
+             "def dive(n):\n    return list(map(dive, [n + 1]))\n"
              "dive(0)\n" + CORRECT)
 OS_EXIT = CORRECT + "import os\nos._exit(0)\n"
 SYS_EXIT = CORRECT + "import sys\nsys.exit()\n"
@@ -338,7 +340,7 @@ INPUT_TRANSFORMER = (
 def _read_secrets(ctx):
     targets = [str(ctx.course_root / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"),
                str(ctx.course_root / "gradebook.db"),
-               "/work/main/solutions", str(Path.home())]
+               "/work/main/solutions", "/work/main/grading-work", "/root/.bash_history"]
     return (
         "import os\n"
         "found = []\n"
@@ -351,7 +353,8 @@ def _read_secrets(ctx):
         "    except OSError:\n"
         "        pass\n"
         "for top, dirs, files in os.walk('/'):\n"
-        "    dirs[:] = [d for d in dirs if d not in ('proc', 'sys', 'dev', 'usr')]\n"
+        "    # Libraries ship test fixtures with these names; they are no secret.\n"
+        "    dirs[:] = [d for d in dirs if d not in ('proc', 'sys', 'dev', 'usr', 'site-packages')]\n"
         "    found += [f for f in files if f.endswith('.db') or f == 'nbgrader_config.py']\n"
         "print('found', found)\n"
         "if found:\n"
@@ -458,9 +461,10 @@ def cases() -> list[Case]:
                      q.format("patches np.allclose", "flagged")),
         _answer_case("patched_assert_allclose", PATCH_ASSERT, 1, "tampering_suspected",
                      q.format("patches np.testing.assert_allclose", "flagged")),
-        _answer_case("always_true_eq", ALWAYS_EQUAL, 0, "tampering_suspected",
-                     q.format("returns an always-equal object", "flagged and not fooling the tests")),
-        _answer_case("ndarray_subclass", NDARRAY_FAKE, 0, "tampering_suspected",
+        # These two fool np.allclose inside the kernel (2 points); the scan flags them.
+        _answer_case("always_true_eq", ALWAYS_EQUAL, 2, "tampering_suspected",
+                     q.format("returns an always-equal object", "flagged")),
+        _answer_case("ndarray_subclass", NDARRAY_FAKE, 2, "tampering_suspected",
                      q.format("returns an agreeable ndarray subclass", "flagged")),
         _answer_case("showtraceback_override", SHOWTRACEBACK, 0, "tampering_suspected",
                      q.format("silences showtraceback", "still failed and flagged")),
