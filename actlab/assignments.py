@@ -65,8 +65,13 @@ class _Collect(logging.Handler):
         self.lines.append(record.getMessage())
 
 
-def _nbgrader_config(course_root: Path):
-    """The repository's nbgrader settings (stubs, timeouts) re-pointed at ``course_root``."""
+def course_config(course_root: Path):
+    """A traitlets Config for an nbgrader course folder at ``course_root``.
+
+    The folder uses nbgrader's default layout (``source/``, ``release/``, ``submitted/``,
+    ``autograded/``, ``feedback/``) and its own ``gradebook.db``; the stubs and the per-cell
+    timeout are the repository's (``nbgrader_config.py``).
+    """
     from traitlets.config import Config
 
     config = Config()
@@ -77,6 +82,7 @@ def _nbgrader_config(course_root: Path):
     # Same stubs as nbgrader_config.py, so generated notebooks do not depend on the caller's cwd.
     config.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
     config.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+    config.Execute.timeout = 120
     return config
 
 
@@ -85,6 +91,7 @@ def generate(
     release_dir: Path | str = REPO_ROOT / "exercises",
     assignments: Iterable[str] | None = None,
     progress: bool | None = None,
+    course_dir: Path | str | None = None,
 ) -> list[Path]:
     """Generate student notebooks from instructor notebooks with nbgrader.
 
@@ -95,6 +102,9 @@ def generate(
         ``<name>`` folder there is replaced.
     assignments : names to generate; all five by default.
     progress : show a tqdm bar; by default only when stderr is a terminal.
+    course_dir : work in this (new or empty) nbgrader course folder and keep it -- its
+        ``source/``, ``release/`` and ``gradebook.db`` -- instead of a temporary one; tests use
+        it to autograde against the gradebook that generation filled.
 
     Returns the paths of the written student notebooks. Raises ``FileNotFoundError`` for a
     missing assignment and ``RuntimeError`` when nbgrader reports a failure.
@@ -115,11 +125,14 @@ def generate(
 
     written = []
     with tempfile.TemporaryDirectory(prefix="actlab-generate-") as tmp:
-        course = Path(tmp)
+        course = Path(tmp) if course_dir is None else Path(course_dir)
+        course.mkdir(parents=True, exist_ok=True)
         for name in tqdm(names, desc="generate", disable=not progress):
+            if (course / "source" / name).exists():
+                shutil.rmtree(course / "source" / name)
             shutil.copytree(source_dir / name, course / "source" / name,
                             ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
-            config = _nbgrader_config(course)
+            config = course_config(course)
             coursedir = CourseDirectory(config=config)
             coursedir.assignment_id = name
             converter = GenerateAssignment(coursedir=coursedir, config=config)
@@ -197,7 +210,9 @@ def quiet(fn: Callable, *args, **kwargs):
     """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        with np.errstate(all="ignore"):
+        # numpy's default error state, so that code which turns warnings into errors itself
+        # (a learner's check_activation) still sees them.
+        with np.errstate(over="warn", divide="warn", invalid="warn", under="ignore"):
             return fn(*args, **kwargs)
 
 
