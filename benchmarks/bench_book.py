@@ -1,0 +1,95 @@
+"""How much does execution caching save when the book is rebuilt?
+
+Builds the book exactly as ``make book`` does (``jupyter-book build . -W -n --keep-going``)
+twice, in a fresh copy of the repository:
+
+1. cold: no ``_build`` folder, so every chapter is executed;
+2. cached: after a prose edit to one chapter (its code unchanged), so Sphinx re-reads that
+   page and myst-nb takes its outputs from the jupyter cache instead of running it.
+
+Prints both wall times and their ratio; the target is cached <= 0.2 x cold.
+
+    .venv/bin/python benchmarks/bench_book.py [--chapter book/04_variants.md] [--keep]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+TARGET_RATIO = 0.2
+
+
+def copy_clean_tree(dest: Path) -> None:
+    """Copy what git would check out, plus untracked files that are not ignored."""
+    listing = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+        cwd=REPO, capture_output=True, check=True).stdout.decode()
+    for rel in filter(None, listing.split("\0")):
+        src = REPO / rel
+        if src.is_file():
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / rel)
+
+
+def build(root: Path) -> float:
+    """Build the book in ``root``; return wall seconds. Exits if the build fails."""
+    jupyter_book = Path(sys.executable).with_name("jupyter-book")
+    start = time.perf_counter()
+    proc = subprocess.run([str(jupyter_book), "build", ".", "-W", "-n", "--keep-going"],
+                          cwd=root, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    if proc.returncode != 0:
+        sys.exit(f"build failed in {root} (exit {proc.returncode}):\n{proc.stdout[-4000:]}"
+                 f"\n{proc.stderr[-2000:]}")
+    return seconds
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--chapter", default="book/04_variants.md",
+                        help="page whose prose is edited before the cached rebuild")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary copy")
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    args = parser.parse_args(argv)
+
+    workdir = Path(tempfile.mkdtemp(prefix="bench_book_"))
+    root = workdir / "repo"
+    try:
+        copy_clean_tree(root)
+        chapter = root / args.chapter
+        if not chapter.is_file():
+            parser.error(f"{args.chapter} is not a file of the repository")
+        print(f"cold build in {root} (executes every chapter) ...", flush=True)
+        cold = build(root)
+        print(f"  cold:   {cold:7.1f} s", flush=True)
+
+        # A prose edit: the page must be re-read, but its code (and so its cache key) is unchanged.
+        chapter.write_text(chapter.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+        print(f"cached rebuild after editing {args.chapter} ...", flush=True)
+        cached = build(root)
+        ratio = cached / cold
+        print(f"  cached: {cached:7.1f} s")
+        verdict = "meets" if ratio <= TARGET_RATIO else "MISSES"
+        print(f"ratio cached/cold = {ratio:.3f} ({verdict} the target <= {TARGET_RATIO})")
+        if args.json:
+            args.json.parent.mkdir(parents=True, exist_ok=True)
+            args.json.write_text(json.dumps({"cold_seconds": cold, "cached_seconds": cached,
+                                             "ratio": ratio, "chapter": args.chapter}, indent=2))
+        return 0 if ratio <= TARGET_RATIO else 1
+    finally:
+        if args.keep:
+            print(f"kept {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
