@@ -185,7 +185,8 @@ def grade(submitted: Path, *, course_root: Path | None = None, assignment: str |
             specs.append(JobSpec(student, name, notebooks, tpl.archive, tpl.notebooks, config,
                                  course.course_id, sandbox, extra))
 
-    n_workers = workers or os.cpu_count() or 1
+    # The cores this process may use (a container or taskset may allow fewer than exist).
+    n_workers = workers or len(os.sched_getaffinity(0)) or 1
     results = run_jobs(specs, workers=n_workers, scheduler=scheduler, progress=progress)
     results = sorted([*results, *ready.values()], key=lambda r: (r.student_id, r.assignment))
 

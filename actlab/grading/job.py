@@ -24,6 +24,7 @@ import os
 import tempfile
 import time
 import traceback
+import warnings
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -162,10 +163,6 @@ def warm_up() -> str:
 
     Used as the process-pool initializer and run once on every Dask worker.
     """
-    import warnings
-
-    # nbgrader 0.9 trips SQLAlchemy 2 warnings about its own session handling.
-    warnings.filterwarnings("ignore", message=r".*not in session.*")
     _preprocessor_classes()
     _feedback_exporter()
     importlib.import_module("nbgrader.api")
@@ -219,6 +216,10 @@ def _load_config(plain: dict):
     from traitlets.config import Config
 
     config = Config(plain)
+    if "shutdown_kernel" not in config.Execute:
+        # The kernel's state is thrown away after the last cell; waiting for a graceful
+        # shutdown only adds to every notebook's time.
+        config.Execute.shutdown_kernel = "immediate"
     if "cell_timeout" not in config.SandboxedExecute and "timeout" in config.Execute:
         # One per-cell limit for both executors: the course sets it once, for nbgrader.
         config.SandboxedExecute.cell_timeout = float(config.Execute.timeout)
@@ -277,7 +278,9 @@ def run_job(spec: JobSpec) -> JobResult:
     clock = _Clock()
     t_start = time.perf_counter()
     try:
-        with tempfile.TemporaryDirectory(prefix="actlab-job-") as tmp:
+        with tempfile.TemporaryDirectory(prefix="actlab-job-") as tmp, warnings.catch_warnings():
+            # nbgrader 0.9 trips SQLAlchemy 2 warnings about its own session handling.
+            warnings.filterwarnings("ignore", message=r".*not in session.*")
             notebooks = _run_in(Path(tmp), spec, clock)
     except Exception as exc:  # the job itself failed: report it, do not take the batch down
         detail = f"grading job failed: {type(exc).__name__}: {exc}"

@@ -1,0 +1,205 @@
+"""`actlab grade` end to end on a small course built in a temporary folder.
+
+One module-level run grades six students (correct, partial, blank, wrong answer, broken
+JSON, nothing handed in) through the real CLI entry point; the tests then ask questions
+of the files it wrote. Runs under the bubblewrap sandbox when the machine has it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import subprocess
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from actlab.grading import cli
+from actlab.grading.course import (DEMO_ASSIGNMENT, build_template, demo_submission, load_course,
+                                   write_demo_course)
+
+pytestmark = [pytest.mark.grading, pytest.mark.xdist_group("grading_cli")]
+
+REPO = Path(__file__).resolve().parents[1]
+A = DEMO_ASSIGNMENT
+# student -> what they hand in; None: no folder at all.
+STUDENTS = {"ada": "correct", "ben": "partial", "cy": "blank", "dee": "wrong",
+            "eve": "broken", "fay": None}
+EXPECTED = {  # student -> (score, status); max_score is 3 (1 + 2 points)
+    "ada": ("3", "graded"), "ben": ("1", "graded"), "cy": ("0", "graded"),
+    "dee": ("0", "graded"), "eve": ("0", "quarantined"), "fay": ("0", "missing"),
+}
+
+
+def _sandbox_flag() -> list[str]:
+    try:
+        from actlab.grading.sandbox import bwrap_available
+    except ImportError:
+        return ["--no-sandbox"]
+    return [] if bwrap_available() else ["--no-sandbox"]
+
+
+def make_course(root: Path, students: dict) -> tuple[Path, Path]:
+    """A demo course under ``root`` and a submitted folder holding ``students``."""
+    course = write_demo_course(root / "course")
+    template = build_template(load_course(course), A)
+    release = root / "release"
+    with tarfile.open(fileobj=io.BytesIO(template.archive)) as tar:
+        tar.extractall(release, filter="data")
+    release_nb = release / "release" / A / f"{A}.ipynb"
+    submitted = root / "submitted"
+    submitted.mkdir()
+    for student, kind in students.items():
+        folder = submitted / student
+        if kind is None:
+            folder.mkdir()
+            continue
+        (folder / A).mkdir(parents=True)
+        data = b'{"cells": [ this is not JSON' if kind == "broken" else demo_submission(release_nb, kind)
+        (folder / A / f"{A}.ipynb").write_bytes(data)
+    return course, submitted
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    """(course, submitted, out, exit code) of one full `actlab grade` run."""
+    root = tmp_path_factory.mktemp("grade_cli")
+    course, submitted = make_course(root, STUDENTS)
+    out = root / "out"
+    code = cli.main([str(submitted), "--course", str(course), "--out", str(out),
+                     "--workers", "2", "--quiet", *_sandbox_flag()])
+    return course, submitted, out, code
+
+
+def _rows(path: Path) -> list[dict]:
+    with open(path, newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_grading_a_folder_with_broken_and_missing_work_exits_zero(graded):
+    """Does the batch finish with exit status 0 when some submissions are broken or missing?"""
+    assert graded[3] == 0
+
+
+def test_every_student_gets_the_expected_score_and_status(graded):
+    """Do correct, partial, blank, wrong, broken-JSON and missing submissions get the right score and status?"""
+    rows = _rows(graded[2] / "grades.csv")
+    assert list(rows[0]) == ["student_id", "assignment", "score", "max_score", "status"]
+    got = {r["student_id"]: (r["score"], r["status"]) for r in rows}
+    assert got == EXPECTED
+    assert {r["assignment"] for r in rows} == {A}
+    assert {r["max_score"] for r in rows} == {"3"}
+
+
+def test_details_csv_scores_each_graded_cell_in_notebook_order(graded):
+    """Does details.csv give every graded cell of every submission its own score, in notebook order?"""
+    rows = _rows(graded[2] / "details.csv")
+    assert list(rows[0]) == ["student_id", "assignment", "notebook", "grade_id", "score", "max_score"]
+    by_student = {}
+    for r in rows:
+        by_student.setdefault(r["student_id"], []).append((r["grade_id"], r["score"], r["max_score"]))
+    assert by_student["ada"] == [("test_leaky_positive", "1", "1"), ("test_leaky_negative", "2", "2")]
+    # max(x, 0) is right for positive inputs only
+    assert by_student["ben"] == [("test_leaky_positive", "1", "1"), ("test_leaky_negative", "0", "2")]
+    assert sorted(by_student) == sorted(STUDENTS)
+    assert all(len(cells) == 2 for cells in by_student.values())
+
+
+def test_feedback_html_exists_for_every_student_and_assignment(graded):
+    """Is there a feedback page per student and assignment, nbgrader's own for graded work?"""
+    out = graded[2]
+    for student in STUDENTS:
+        page = out / "feedback" / student / A / f"{A}.html"
+        assert page.is_file(), page
+    ada = (out / "feedback" / "ada" / A / f"{A}.html").read_text()
+    assert "test_leaky_negative" in ada and "<html" in ada.lower()
+    eve = (out / "feedback" / "eve" / A / f"{A}.html").read_text()
+    assert "quarantined" in eve
+
+
+def test_scores_are_recorded_in_the_course_gradebook(graded):
+    """Does the parent record each score in the course's nbgrader gradebook, as autograde would?"""
+    from nbgrader.api import Gradebook
+
+    course = load_course(graded[0])
+    with Gradebook(course.db_url, course.course_id) as gb:
+        scores = {s: gb.find_submission(A, s).score for s in ("ada", "ben", "cy")}
+    assert scores == {"ada": 3.0, "ben": 1.0, "cy": 0.0}
+
+
+def test_regrading_the_same_folder_gives_identical_csvs(graded, tmp_path):
+    """Does grading the same folder again write byte-identical CSVs?"""
+    course, submitted, out, _ = graded
+    again = tmp_path / "again"
+    code = cli.main([str(submitted), "--course", str(course), "--out", str(again),
+                     "--workers", "2", "--quiet", "--no-gradebook", *_sandbox_flag()])
+    assert code == 0
+    for name in ("grades.csv", "details.csv"):
+        assert (again / name).read_bytes() == (out / name).read_bytes(), name
+
+
+def test_missing_submitted_folder_is_a_usage_error(tmp_path, capsys):
+    """Does a submitted folder that does not exist give exit status 2 and a one-line reason?"""
+    course = write_demo_course(tmp_path / "course")
+    code = cli.main([str(tmp_path / "nope"), "--course", str(course), "--no-sandbox"])
+    assert code == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_unknown_assignment_is_a_usage_error_naming_the_valid_ones(tmp_path, capsys):
+    """Does --assignment with a name the course lacks give exit status 2 and list valid names?"""
+    course = write_demo_course(tmp_path / "course")
+    (tmp_path / "sub").mkdir()
+    code = cli.main([str(tmp_path / "sub"), "--course", str(course), "--assignment", "ps9", "--no-sandbox"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "ps9" in err and A in err
+
+
+@pytest.mark.parametrize("args", [["--workers", "0"], ["--scheduler", "localhost:8786"], ["--bogus"]])
+def test_bad_options_are_usage_errors(tmp_path, args):
+    """Do a zero worker count, a scheduler without a scheme and an unknown option exit with 2?"""
+    course = write_demo_course(tmp_path / "course")
+    (tmp_path / "sub").mkdir()
+    assert cli.main([str(tmp_path / "sub"), "--course", str(course), "--no-sandbox", *args]) == 2
+
+
+def test_in_process_alembic_head_matches_nbgrader_command(tmp_path):
+    """Is the schema version we stamp into new gradebooks the one `alembic heads` gives nbgrader?"""
+    import nbgrader
+    from actlab.grading.course import _alembic_head
+
+    ini = (Path(nbgrader.__file__).parent / "alembic.ini").read_text()
+    ini = ini.replace("{alembic_dir}", str(Path(nbgrader.__file__).parent / "alembic"))
+    ini = ini.replace("{db_url}", f"sqlite:///{tmp_path / 'x.db'}")
+    (tmp_path / "alembic.ini").write_text(ini)
+    alembic = Path(cli.sys.executable).parent / "alembic"
+    out = subprocess.run([str(alembic), "-c", str(tmp_path / "alembic.ini"), "heads"],
+                         capture_output=True, text=True, check=True).stdout
+    assert _alembic_head() == out.split()[0]
+
+
+@pytest.mark.skipif(not (REPO / "solutions" / "ps1_nonlinearity").is_dir(),
+                    reason="problem set 1 not written yet")
+def test_problem_set_one_solution_scores_full_marks_and_its_release_scores_zero(tmp_path):
+    """Graded against the real ps1, does the instructor's notebook get full marks and the blank release 0?"""
+    name = "ps1_nonlinearity"
+    template = build_template(load_course(REPO), name)
+    with tarfile.open(fileobj=io.BytesIO(template.archive)) as tar:
+        tar.extractall(tmp_path / "tpl", filter="data")
+    submitted = tmp_path / "submitted"
+    for student, source in [("instructor", tmp_path / "tpl" / "source"),
+                            ("blank", tmp_path / "tpl" / "release")]:
+        (submitted / student / name).mkdir(parents=True)
+        nb = source / name / f"{name}.ipynb"
+        (submitted / student / name / f"{name}.ipynb").write_bytes(nb.read_bytes())
+    out = tmp_path / "out"
+    code = cli.main([str(submitted), "--course", str(REPO), "--out", str(out), "--workers", "2",
+                     "--quiet", "--no-gradebook", *_sandbox_flag()])
+    assert code == 0
+    rows = {r["student_id"]: r for r in _rows(out / "grades.csv")}
+    assert float(rows["instructor"]["max_score"]) == template.max_score > 0
+    assert rows["instructor"]["status"] == "graded"
+    assert float(rows["instructor"]["score"]) == template.max_score
+    assert float(rows["blank"]["score"]) == 0.0
