@@ -45,8 +45,9 @@ def _report(cell) -> dict:
     return json.loads(_stdout(cell).strip().splitlines()[-1])
 
 
-PROBE_PATHS = ["/work/main/solutions", "/work/main/grading-work", "/root", "/work/main/.git",
-               "/etc/shadow", "/home", "/var"]
+PROBE_PATHS = ["/work/main/solutions", "/work/main/grading-work", "/root/.bash_history",
+               "/root/.cache", "/work/main/.git", "/work/main/exercises", "/etc/shadow", "/var",
+               "/work/shared"]
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +67,9 @@ def probe(tmp_path_factory):
         "import json, os\n"
         f"paths = {PROBE_PATHS + [str(secret), str(host_dir)]!r}\n"
         "print(json.dumps({'uid': os.getuid(), 'gid': os.getgid(), 'cwd': os.getcwd(),\n"
-        "    'visible': [p for p in paths if os.path.exists(p)], 'data': open('data.csv').read()}))",
+        "    'visible': [p for p in paths if os.path.exists(p)], 'data': open('data.csv').read(),\n"
+        "    'root': os.listdir('/root'), 'pyenv': os.listdir('/root/.pyenv'),\n"
+        "    'work': os.listdir('/work'), 'main': os.listdir('/work/main')}))",
         # 1: network
         "import socket, json\nresult = {}\n"
         f"for name, addr in [('loopback', ('127.0.0.1', {port})), ('internet', ('1.1.1.1', 53))]:\n"
@@ -138,7 +141,11 @@ def test_kernel_cannot_see_solutions_gradebook_home_or_host_files(probe):
     """Can the kernel see solutions/, grading-work/, the instructor's home, /etc/shadow or
     a file the host just wrote? It must see none of them, only its own data files."""
     report = _report(probe[0].cells[0])
-    assert report["visible"] == ["/home"]  # only the sandbox's own empty /home
+    assert report["visible"] == []
+    # Of the instructor's home and the course folder, only the mount points of the
+    # interpreter, the venv and the actlab package exist.
+    assert (report["root"], report["pyenv"]) == ([".pyenv"], ["versions"])
+    assert (report["work"], sorted(report["main"])) == (["main"], [".venv", "actlab"])
     assert report["data"] == "1,2,3\n"
     assert report["cwd"] == "/home/student/work"
 
@@ -220,6 +227,7 @@ def test_whole_notebook_limit_stops_a_run_of_slow_cells():
     assert time.monotonic() - start < 7 + 25
     enames = [o.get("ename") for c in out.cells for o in c.outputs]
     assert "NotebookTimeoutError" in enames and "NotRunError" in enames
+    assert "CellTimeoutError" not in enames
 
 
 def test_cells_after_a_kernel_exit_carry_errors_not_silence():

@@ -154,14 +154,18 @@ def run(in_path: str, cell_timeout: float, notebook_timeout: float) -> dict:
                     status, detail, stopped_at = "timed_out", "whole-notebook time limit reached", index
                     cell.outputs.append(_error_output("NotebookTimeoutError", detail))
                     break
+                clipped = remaining < cell_timeout
                 client.timeout = max(1, int(min(cell_timeout, remaining)))
                 try:
                     client.execute_cell(cell, index)
                 except CellTimeoutError:
-                    status = "timed_out"
-                    detail = f"cell {index} ran longer than {client.timeout} s; kernel killed"
-                    cell.outputs.append(_error_output("CellTimeoutError", detail))
-                    stopped_at = index
+                    status, stopped_at = "timed_out", index
+                    if clipped:
+                        detail = f"whole-notebook limit of {notebook_timeout:g} s reached in cell {index}; kernel killed"
+                        cell.outputs.append(_error_output("NotebookTimeoutError", detail))
+                    else:
+                        detail = f"cell {index} ran longer than {client.timeout} s; kernel killed"
+                        cell.outputs.append(_error_output("CellTimeoutError", detail))
                     break
                 except DeadKernelError:
                     status, detail, stopped_at = "crashed", f"kernel died in cell {index}", index

@@ -35,6 +35,7 @@ import copy
 import json
 import os
 import secrets
+import shlex
 import shutil
 import signal
 import subprocess
@@ -53,12 +54,13 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 
 BWRAP = "/usr/bin/bwrap"
 SETPRIV = "/usr/bin/setpriv"
+PRLIMIT = "/usr/bin/prlimit"
 
 GiB = 1024**3
 MiB = 1024**2
 
 INSTALL_HINT = (
-    "bubblewrap is not installed, so student notebooks cannot be run in a sandbox. "
+    "bubblewrap (with util-linux's setpriv and prlimit) is not installed, so student notebooks cannot be run in a sandbox. "
     "Install it (Debian/Ubuntu: `apt-get install bubblewrap`; Fedora: `dnf install bubblewrap`) "
     "or, only for notebooks you trust, pass --no-sandbox."
 )
@@ -114,7 +116,7 @@ class Limits:
 
 def bwrap_available() -> bool:
     """True when bubblewrap exists and can actually create a sandbox here."""
-    if not (os.path.exists(BWRAP) and os.access(BWRAP, os.X_OK)):
+    if not all(os.access(tool, os.X_OK) for tool in (BWRAP, SETPRIV, PRLIMIT)):
         return False
     try:
         probe = subprocess.run(
@@ -172,10 +174,10 @@ class _CGroups:
                 continue
             self.paths[controller] = path
 
-    def join_self(self) -> None:
-        """Called in the child before exec (preexec_fn): move it into every cgroup."""
-        for path in self.paths.values():
-            (path / "cgroup.procs").write_text(str(os.getpid()))
+    def join_command(self) -> str:
+        """Shell words that move the shell itself (``$$``) into every cgroup."""
+        return "".join(f"echo $$ > {shlex.quote(str(path / 'cgroup.procs'))} && "
+                       for path in self.paths.values())
 
     def oom_killed(self) -> bool:
         path = self.paths.get("memory")
@@ -186,9 +188,9 @@ class _CGroups:
                 key, _, value = line.partition(" ")
                 if key == "oom_kill" and int(value) > 0:
                     return True
-            return int((path / "memory.failcnt").read_text()) > 0 and False
         except (OSError, ValueError):
-            return False
+            pass
+        return False
 
     def kill_all(self) -> None:
         for _ in range(50):
@@ -365,14 +367,21 @@ def _child_env(home: str) -> dict[str, str]:
     return env
 
 
-def _set_rlimits(limits: Limits) -> None:
-    import resource
-
-    resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
-    resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes, limits.processes))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_size_bytes, limits.file_size_bytes))
-    resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+def _limited(command: list[str], limits: Limits, cgroups: "_CGroups | None") -> list[str]:
+    """``command`` behind prlimit (rlimits inherited by the whole tree) and cgroup entry."""
+    prlimit = [
+        PRLIMIT,
+        f"--as={limits.memory_bytes}",
+        f"--nproc={limits.processes}",
+        f"--fsize={limits.file_size_bytes}",
+        f"--cpu={int(limits.cpu_seconds)}",
+        "--core=0",
+        "--",
+    ]
+    if not os.access(PRLIMIT, os.X_OK):  # only reachable with --no-sandbox
+        return command
+    join = cgroups.join_command() if cgroups is not None else ""
+    return ["/bin/sh", "-c", join + "exec " + shlex.join(prlimit + command)]
 
 
 def _error_output(ename: str, evalue: str) -> dict:
@@ -456,10 +465,10 @@ def execute_notebook(nb, workdir: str | None = None, limits: Limits | None = Non
             env = _child_env(str(scratch))
             env["PATH"] = os.environ.get("PATH", env["PATH"])
 
-        def preexec():
-            if cgroups is not None:
-                cgroups.join_self()
-            _set_rlimits(limits)
+        # Limits and cgroup membership are set by a small shell + prlimit in front of the
+        # command, not by preexec_fn, which is unsafe when the caller has threads (a
+        # Dask worker does).
+        command = _limited(command, limits, cgroups)
 
         stderr_path = scratch / "stderr.txt"
         with open(stderr_path, "wb") as stderr_file:
@@ -472,7 +481,6 @@ def execute_notebook(nb, workdir: str | None = None, limits: Limits | None = Non
                 cwd=str(scratch / "submission") if not sandbox else "/",
                 pass_fds=(write_fd,),
                 start_new_session=True,
-                preexec_fn=preexec,
             )
         os.close(write_fd)
         feeder = threading.Thread(target=_write_stdin, args=(proc, payload), daemon=True)
