@@ -13,11 +13,13 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
+import actlab
 from actlab.grading import sandbox
 from actlab.grading.sandbox import Limits, SandboxedExecute, execute_notebook
 
@@ -45,9 +47,19 @@ def _report(cell) -> dict:
     return json.loads(_stdout(cell).strip().splitlines()[-1])
 
 
+REPO = Path(actlab.__file__).resolve().parent.parent
+HOME = Path.home()
+
+
+def _mount_points_under(folder: Path) -> list[str]:
+    """First path components below ``folder`` of what the sandbox binds (venv, Python, actlab)."""
+    return sorted({Path(root).relative_to(folder).parts[0]
+                   for root in sandbox._python_roots() if Path(root).is_relative_to(folder)})
+
+
 PROBE_PATHS = ["/work/main/solutions", "/work/main/grading-work", "/root/.bash_history",
                "/root/.cache", "/work/main/.git", "/work/main/exercises", "/etc/shadow", "/var",
-               "/work/shared"]
+               "/work/shared", str(Path(__file__).resolve().parent.parent / "solutions")]
 
 
 @pytest.fixture(scope="module")
@@ -68,8 +80,8 @@ def probe(tmp_path_factory):
         f"paths = {PROBE_PATHS + [str(secret), str(host_dir)]!r}\n"
         "print(json.dumps({'uid': os.getuid(), 'gid': os.getgid(), 'cwd': os.getcwd(),\n"
         "    'visible': [p for p in paths if os.path.exists(p)], 'data': open('data.csv').read(),\n"
-        "    'root': os.listdir('/root'), 'pyenv': os.listdir('/root/.pyenv'),\n"
-        "    'work': os.listdir('/work'), 'main': os.listdir('/work/main')}))",
+        f"    'repo': sorted(os.listdir({str(REPO)!r})) if os.path.isdir({str(REPO)!r}) else [],\n"
+        f"    'home': sorted(os.listdir({str(HOME)!r})) if os.path.isdir({str(HOME)!r}) else []}}))",
         # 1: network
         "import socket, json\nresult = {}\n"
         f"for name, addr in [('loopback', ('127.0.0.1', {port})), ('internet', ('1.1.1.1', 53))]:\n"
@@ -142,10 +154,10 @@ def test_kernel_cannot_see_solutions_gradebook_home_or_host_files(probe):
     a file the host just wrote? It must see none of them, only its own data files."""
     report = _report(probe[0].cells[0])
     assert report["visible"] == []
-    # Of the instructor's home and the course folder, only the mount points of the
+    # Of the course folder and the instructor's home, only the mount points of the
     # interpreter, the venv and the actlab package exist.
-    assert (report["root"], report["pyenv"]) == ([".pyenv"], ["versions"])
-    assert (report["work"], sorted(report["main"])) == (["main"], [".venv", "actlab"])
+    assert report["repo"] == _mount_points_under(REPO)
+    assert report["home"] == _mount_points_under(HOME)
     assert report["data"] == "1,2,3\n"
     assert report["cwd"] == "/home/student/work"
 
