@@ -34,5 +34,8 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__"]
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
+# Validation messages name the input and the fix; nbgrader cuts lines at this width.
+c.Validator.width = 120
+
 # A runaway student loop must not hold the grader forever (seconds per cell).
 c.Execute.timeout = 120
