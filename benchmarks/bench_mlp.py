@@ -156,6 +156,7 @@ def environment() -> dict:
 
 
 def report(env: dict, results: list[dict], rows: int) -> None:
+    steps = -(-rows // 32)
     print(f"MLP {'-'.join(map(str, WIDTHS))}, ReLU, Adam, batch 32, float32, "
           f"one epoch of {rows} rows ({-(-rows // 32)} steps)")
     print(f"python {env['python']}, numpy {env['numpy']}, torch {env['torch']}, "
@@ -171,7 +172,9 @@ def report(env: dict, results: list[dict], rows: int) -> None:
         print(f"\nthreads: numpy BLAS = torch.set_num_threads = {res['threads']}")
         for kind, ts in res["runs"].items():
             runs = " ".join(f"{t * 1e3:7.1f}" for t in ts)
-            print(f"  {kind:<12} median {res['median'][kind] * 1e3:7.1f} ms   runs: {runs}")
+            per_step = res["median"][kind] / steps * 1e6
+            print(f"  {kind:<12} median {res['median'][kind] * 1e3:7.1f} ms "
+                  f"({per_step:6.0f} µs/step)   runs: {runs}")
         print(f"  ratio numpy/torch        = {res['ratio_numpy_torch']:.3f} (of medians), "
               f"{res['paired_ratio_numpy_torch']:.3f} (median of per-round ratios)")
         print(f"  ratio numpy/torch(fused) = {res['ratio_numpy_torch_fused']:.3f} (of medians), "
