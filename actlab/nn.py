@@ -24,7 +24,7 @@ import math
 import time
 from collections import namedtuple
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
