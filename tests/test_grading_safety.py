@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import os
+import shutil
 import socket
 import threading
 import time
@@ -30,6 +31,8 @@ CELL_TIMEOUT = 8.0
 NOTEBOOK_TIMEOUT = 45.0
 # The batch is ~40 notebooks on two shared cores; three of them hit the 8 s cell timeout.
 BATCH_BOUND_SECONDS = 600.0
+REPO_SOLUTIONS = Path(__file__).resolve().parent.parent / "solutions"
+REAL = "ps1_nonlinearity"
 
 needs_bwrap = pytest.mark.skipif(not bwrap_available(), reason="bubblewrap is not usable here")
 
@@ -110,6 +113,14 @@ def batch(tmp_path_factory):
         gb.update_or_create_student("instructor_canary")
     release_nb = nbformat.read(root / "release" / corpus.ASSIGNMENT / f"{corpus.ASSIGNMENT}.ipynb",
                                as_version=4)
+    # A real problem set of the course rides along, handed in by two honest students.
+    real_max = None
+    if (REPO_SOLUTIONS / REAL).is_dir():
+        shutil.copytree(REPO_SOLUTIONS / REAL, root / "source" / REAL)
+        real = build_template(load_course(root), REAL)
+        real_max = real.max_score
+        unpack_folder(real.archive, tmp / "real")
+        (tmp / "real" / "release" / REAL).rename(root / "release" / REAL)
     listener = _Listener()
     scratch = tmp / "scratch"
     scratch.mkdir()
@@ -121,6 +132,12 @@ def batch(tmp_path_factory):
             corpus.student_notebook(release_nb, answer)).encode()}
         _write_submission(submitted / name / corpus.ASSIGNMENT, files)
         _write_submission(alone / name / corpus.ASSIGNMENT, files)
+    if real_max is not None:
+        for student, folder in (("real_solution", root / "source" / REAL),
+                                ("real_blank", root / "release" / REAL)):
+            files = {f"{REAL}.ipynb": (folder / f"{REAL}.ipynb").read_bytes()}
+            _write_submission(submitted / student / REAL, files)
+            _write_submission(alone / student / REAL, files)
     for case in corpus.cases():
         _write_submission(submitted / case.name / corpus.ASSIGNMENT, case.build(ctx))
 
@@ -133,10 +150,12 @@ def batch(tmp_path_factory):
     after = _tree_hashes(root, skip=set())
     listener.close()
     yield {
-        "grades": {r["student_id"]: r for r in _read_csv(tmp / "out" / "grades.csv")},
+        "grades": {(r["student_id"], r["assignment"]): r for r in _read_csv(tmp / "out" / "grades.csv")},
         "details": _read_csv(tmp / "out" / "details.csv"),
         "details_alone": _read_csv(tmp / "out_alone" / "details.csv"),
-        "grades_alone": {r["student_id"]: r for r in _read_csv(tmp / "out_alone" / "grades.csv")},
+        "grades_alone": {(r["student_id"], r["assignment"]): r
+                         for r in _read_csv(tmp / "out_alone" / "grades.csv")},
+        "real_max": real_max,
         "seconds": seconds, "before": before, "after": after, "listener": listener,
         "scratch": scratch, "run": run,
     }
@@ -151,7 +170,7 @@ CASES = corpus.cases()
 def test_hostile_submission_gets_expected_points_and_status(batch, case):
     """Graded in one batch with honest students, does each hostile submission get exactly
     the points and status its case states (see the case's question)?"""
-    row = batch["grades"][case.name]
+    row = batch["grades"][(case.name, corpus.ASSIGNMENT)]
     assert (float(row["score"]), row["status"]) == (case.points, case.status), case.question
 
 
@@ -160,12 +179,16 @@ def test_hostile_submission_gets_expected_points_and_status(batch, case):
 def test_honest_students_are_graded_exactly_as_when_graded_alone(batch):
     """Does sharing a batch with ~40 hostile submissions change any honest student's
     per-cell details or status, compared with grading the honest students alone?"""
-    honest = set(corpus.HONEST)
+    honest = set(corpus.HONEST) | {"real_solution", "real_blank"}
     shared = [r for r in batch["details"] if r["student_id"] in honest]
     assert shared and shared == batch["details_alone"]
-    for name, (_, points) in corpus.HONEST.items():
-        assert batch["grades"][name] == batch["grades_alone"][name]
-        assert (float(batch["grades"][name]["score"]), batch["grades"][name]["status"]) == (points, "graded")
+    expected = {(name, corpus.ASSIGNMENT): points for name, (_, points) in corpus.HONEST.items()}
+    if batch["real_max"] is not None:
+        expected[("real_solution", REAL)] = batch["real_max"]
+        expected[("real_blank", REAL)] = 0.0
+    for key, points in expected.items():
+        assert batch["grades"][key] == batch["grades_alone"][key]
+        assert (float(batch["grades"][key]["score"]), batch["grades"][key]["status"]) == (points, "graded")
 
 
 @pytest.mark.grading
@@ -193,7 +216,8 @@ def test_whole_batch_finishes_within_its_bound(batch):
     BATCH_BOUND_SECONDS?"""
     print(f"adversarial batch: {len(batch['grades'])} submissions in {batch['seconds']:.1f} s")
     assert batch["seconds"] < BATCH_BOUND_SECONDS
-    assert len(batch["grades"]) == len(CASES) + len(corpus.HONEST)
+    students = len(CASES) + len(corpus.HONEST) + (2 if batch["real_max"] is not None else 0)
+    assert len({student for student, _ in batch["grades"]}) == students
 
 
 # --- the tampering scan ---------------------------------------------------------------------
@@ -270,3 +294,10 @@ def test_scan_rejects_things_that_are_not_notebooks():
     """Does scan say clearly that it wants a notebook when given something else?"""
     with pytest.raises(TypeError, match="notebook"):
         integrity.scan("np.allclose = None")
+
+
+@pytest.mark.parametrize("path", sorted(REPO_SOLUTIONS.glob("*/*.ipynb")), ids=lambda p: p.stem)
+def test_scan_finds_nothing_in_the_course_solutions(path):
+    """Do the course's own instructor solutions pass the tampering scan (no false alarms
+    for an honest student who writes the model answer)?"""
+    assert integrity.scan(nbformat.read(path, as_version=4)) == []

@@ -77,6 +77,7 @@ STARTUP_GRACE_SECONDS = 60.0
 # The result (all outputs as JSON) is read with this cap; the runner truncates outputs
 # long before that, so exceeding it means something is wrong.
 MAX_RESULT_BYTES = 256 * MiB
+SMALL_TMPFS = 64 * MiB
 # Files from the submission folder copied into the sandbox (data files, helper modules).
 MAX_COPIED_BYTES = 64 * MiB
 
@@ -312,8 +313,9 @@ def _bwrap_command(scratch: Path, limits: Limits, uid: int, result_fd: int) -> l
         "--proc", "/proc",
         "--dev", "/dev",
         *_parent_dirs([home, *_python_roots()]),
-        "--perms", "1777", "--size", str(limits.disk_bytes), "--tmpfs", "/tmp",
-        "--perms", "1777", "--size", str(limits.disk_bytes), "--tmpfs", home,
+        # tmpfs lives in RAM: /tmp and home (caches, kernel runtime files) stay small.
+        "--perms", "1777", "--size", str(min(limits.disk_bytes, SMALL_TMPFS)), "--tmpfs", "/tmp",
+        "--perms", "1777", "--size", str(min(limits.disk_bytes, SMALL_TMPFS)), "--tmpfs", home,
         "--perms", "1777", "--size", str(limits.disk_bytes), "--tmpfs", work,
         "--ro-bind", str(scratch / "submission"), f"{home}/.submission",
         "--ro-bind", str(scratch / "passwd"), "/etc/passwd",
