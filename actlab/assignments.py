@@ -228,25 +228,36 @@ def _call_quietly(fn: Callable, *args, **kwargs):
     return out, runtime
 
 
+CONTRACT_KINDS = ("error", "type", "shape", "dtype", "mutation", "warning", "finite")
+
+
 def contract_problems(fn: Callable, name: str | None = None, check_ints: bool = True,
-                      **params) -> list[str]:
+                      kinds: Sequence[str] | None = None, **params) -> list[str]:
     """Everything ``fn`` does against the activation contract, as short readable sentences.
 
     The contract: an array-like of any shape in, an ``np.ndarray`` of the same shape out;
     float32 stays float32, float64 stays float64, lists and integer arrays give float64; no
     NaN/inf and no RuntimeWarning for |x| <= 1e4; the input array is never modified.
-    ``params`` are passed to ``fn`` as keyword arguments. Returns an empty list when all is
-    well. Each message starts with what went wrong in under 70 characters (``nbgrader
-    validate`` cuts long lines) and adds the fix on a second line.
+    ``params`` are passed to ``fn`` as keyword arguments; ``kinds`` (a subset of
+    :data:`CONTRACT_KINDS`) keeps only those problems, e.g. ``("warning", "finite")`` for
+    numerical stability alone. Returns an empty list when all is well.
+    Each message says what went wrong in its first line, short enough for ``nbgrader
+    validate`` (which cuts long lines), and the fix on a second line.
     """
     name = name or getattr(fn, "__name__", "the function")
-    problems: list[str] = []
+    if kinds is not None and not set(kinds) <= set(CONTRACT_KINDS):
+        raise ValueError(f"unknown kinds {sorted(set(kinds) - set(CONTRACT_KINDS))}; "
+                         f"valid: {', '.join(CONTRACT_KINDS)}")
+    found: list[tuple[str, str]] = []
+
+    def report(kind: str, message: str) -> None:
+        found.append((kind, message))
 
     def attempt(x, label):
         try:
             return _call_quietly(fn, x, **params)
         except Exception as exc:  # the learner's bug, reported as a sentence
-            problems.append(f"{name} raised {type(exc).__name__} on {label}:\n{exc}")
+            report("error", f"{name} raised {type(exc).__name__} on {label}:\n{exc}")
             return None, []
 
     rng = np.random.default_rng(0)
@@ -257,25 +268,25 @@ def contract_problems(fn: Callable, name: str | None = None, check_ints: bool = 
         if out is None:
             continue
         if type(out) is not np.ndarray:
-            problems.append(f"{name} returned {type(out).__name__}, not a numpy ndarray")
+            report("type", f"{name} returned {type(out).__name__}, not a numpy ndarray")
             continue
         if out.shape != x.shape:
-            problems.append(f"{name}: output shape {out.shape}, input shape {x.shape}\n"
+            report("shape", f"{name}: output shape {out.shape}, input shape {x.shape}\n"
                             "the output must have the input's shape")
         if out.dtype != dtype:
-            problems.append(f"{name}: {dtype.__name__} input gave {out.dtype} output\n"
+            report("dtype", f"{name}: {dtype.__name__} input gave {out.dtype} output\n"
                             f"{dtype.__name__} in must give {dtype.__name__} out")
         if not np.array_equal(x, kept):
-            problems.append(f"{name} modified its input array\ncompute into a new array instead")
+            report("mutation", f"{name} modified its input array\ncompute into a new array instead")
 
     out, _ = attempt([-1.0, 0.0, 2.0], "a Python list")
     if out is not None and (type(out) is not np.ndarray or out.dtype != np.float64):
-        problems.append(f"{name}([-1.0, 0.0, 2.0]) returned {type(out).__name__} "
+        report("dtype", f"{name}([-1.0, 0.0, 2.0]) returned {type(out).__name__} "
                         f"{getattr(out, 'dtype', '')}\na list must give a float64 ndarray")
     if check_ints:
         out, _ = attempt(np.array([-2, 0, 3]), "an int array")
         if out is not None and getattr(out, "dtype", None) != np.float64:
-            problems.append(f"{name}(int array) gave {getattr(out, 'dtype', type(out).__name__)}"
+            report("dtype", f"{name}(int array) gave {getattr(out, 'dtype', type(out).__name__)}"
                             ", not float64\nconvert integer input to float64 first")
 
     for dtype in (np.float64, np.float32):
@@ -284,14 +295,14 @@ def contract_problems(fn: Callable, name: str | None = None, check_ints: bool = 
         if out is None:
             continue
         if runtime:
-            problems.append(f"{name} warns at |x| <= 1e4 ({dtype.__name__}): {runtime[0]!r}\n"
+            report("warning", f"{name} warns at |x| <= 1e4 ({dtype.__name__}): {runtime[0]!r}\n"
                             "avoid exp of large positive numbers")
         values = np.asarray(out, dtype=np.float64)
         bad = ~np.isfinite(values)
         if values.shape == x.shape and bad.any():
             where = ", ".join(f"{name}({v:g}) = {o}" for v, o in zip(x[bad][:2], values[bad][:2]))
-            problems.append(f"{name} returned NaN/inf for {dtype.__name__} input:\n{where}")
-    return problems
+            report("finite", f"{name} returned NaN/inf for {dtype.__name__} input:\n{where}")
+    return [m for k, m in found if kinds is None or k in kinds]
 
 
 def centred_difference(f: Callable, x, h: float = 1e-6, **params) -> np.ndarray:

@@ -108,7 +108,7 @@ BUGS: list[Bug] = [
             h = np.maximum(x @ np.array([[1.0], [1.0]]), 0)
             return (h[:, 0] > 0.5).astype(np.int64)
     ''')),
-    Bug(PS1, "xor_net", "test_xor_net", "returns booleans", _s('''
+    Bug(PS1, "xor_net", "test_xor_net", "returns True/False", _s('''
         def xor_net(x):
             x = np.asarray(x, dtype=float)
             if x.ndim != 2 or x.shape[1] != 2:

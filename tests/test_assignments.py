@@ -89,12 +89,28 @@ def _run_cell(source: str, namespace: dict, label: str) -> str | None:
     return None
 
 
+def _without_hidden_tests(source: str) -> str:
+    """A test cell as the learner sees it: the hidden-test region removed."""
+    kept, hidden = [], False
+    for line in source.splitlines():
+        if line.strip().startswith("### BEGIN HIDDEN TESTS"):
+            hidden = True
+        elif line.strip().startswith("### END HIDDEN TESTS"):
+            hidden = False
+        elif not hidden:
+            kept.append(line)
+    return "\n".join(kept)
+
+
 def run_graded_cells(name: str, replace: dict[str, str] | None = None,
-                     skip: tuple[str, ...] = ()) -> dict[str, str | None]:
+                     skip: tuple[str, ...] = (), visible_only: bool = False
+                     ) -> dict[str, str | None]:
     """Run an instructor notebook's code cells in order, answers swapped as in ``replace``.
 
     Ungraded demonstration cells are skipped (they carry no points); test cells named in
-    ``skip`` too. Returns test grade_id -> None (passed) or the reason it failed.
+    ``skip`` too; ``visible_only`` runs the test cells without their hidden tests, as
+    ``nbgrader validate`` does for a learner. Returns test grade_id -> None (passed) or the
+    reason it failed.
     """
     replace = replace or {}
     namespace: dict = {"__name__": "__main__"}
@@ -106,7 +122,8 @@ def run_graded_cells(name: str, replace: dict[str, str] | None = None,
         gid = meta["grade_id"]
         if meta.get("grade"):
             if gid not in skip:
-                results[gid] = _run_cell(cell.source, namespace, gid)
+                source = _without_hidden_tests(cell.source) if visible_only else cell.source
+                results[gid] = _run_cell(source, namespace, gid)
         else:
             problem = _run_cell(replace.get(gid, cell.source), namespace, gid)
             if problem and not meta.get("solution"):
@@ -132,6 +149,26 @@ def test_wrong_answer_loses_points_on_its_intended_test_cell(bug: Bug):
     collateral = {gid: why for gid, why in results.items()
                   if why and gid != bug.fails and gid not in bug.may_also_fail}
     assert not collateral, f"{bug.why!r} also failed unrelated cells: {collateral}"
+
+
+#: Classic mistakes that the visible tests must already catch, before any hidden test runs.
+VISIBLE_CATCHES = (
+    "naive 1/(1+exp(-x)) overflows", "exp(x)/(1+exp(x)) is NaN for large x",
+    "np.where evaluates both branches", "gradient 1 at 0", "returns booleans",
+    "np.where with an unclipped exp overflows", "no max subtraction", "tanh approximation",
+    "ignores alpha", "ignores beta", "beta missing in the second term", "computes OR",
+    "first bias not pushed through later weights", "numpy scalar, not a Python float",
+    "reduces over the wrong axis", "log(1 + exp(x)) overflows", "dalpha includes the positive side",
+    "accepts everything", "rejects everything", "linear",
+)
+
+
+@pytest.mark.parametrize("bug", [b for b in BUGS if b.why in VISIBLE_CATCHES], ids=lambda b: b.id)
+def test_visible_tests_already_catch_the_classic_mistakes(bug: Bug):
+    """Does the learner get specific feedback from the visible tests alone for classic mistakes?"""
+    results = run_graded_cells(bug.assignment, {bug.cell: bug.source}, skip=(TRAINING_CELL,),
+                               visible_only=True)
+    assert results[bug.fails] is not None, f"{bug.why!r} passes the visible part of {bug.fails}"
 
 
 @pytest.mark.parametrize("alt", ALTERNATIVES, ids=lambda a: a.id)
