@@ -197,3 +197,12 @@ def test_results_table_lists_every_activation(small_run):
     for name, r in small_run["results"].items():
         assert name in table
         assert f"{r['test_accuracy']:.4f}" in table
+
+
+def test_progress_bars_appear_only_when_asked(digits, capsys):
+    """Does progress=True draw tqdm bars on stderr, and progress=False keep stderr silent?"""
+    run_experiment(["relu"], epochs=1, dataset=digits, progress=False)
+    assert capsys.readouterr().err == ""
+    run_experiment(["relu"], epochs=1, dataset=digits, progress=True)
+    err = capsys.readouterr().err
+    assert "activations" in err and "100%" in err
