@@ -809,3 +809,36 @@ def test_gradient_norms_vanish_through_a_deep_sigmoid_network_but_not_with_relu(
     assert sigmoid[0] < sigmoid[-2] / 1000
     assert all(a < b for a, b in zip(sigmoid[:-1], sigmoid[1:]))  # shrinks at every layer
     assert max(relu[:-1]) < 10 * min(relu[:-1])
+
+
+def test_one_hot_targets_train_exactly_like_integer_labels():
+    """Does training on one-hot rows give the same history as training on the labels?"""
+    rng = np.random.default_rng(31)
+    X, y = rng.normal(size=(24, 3)), rng.integers(0, 3, size=24)
+    runs = [nn.train(nn.mlp([3, 4, 3], seed=0), X, targets, epochs=2, batch_size=5,
+                     progress=False) for targets in (y, np.eye(3)[y])]
+    assert runs[0] == runs[1]
+
+
+def test_evaluate_in_chunks_equals_evaluate_in_one_pass():
+    """Are the loss and accuracy the same whether evaluate() takes 3 rows at a time or all?"""
+    rng = np.random.default_rng(32)
+    X, y = rng.normal(size=(20, 3)), rng.integers(0, 3, size=20)
+    model = nn.mlp([3, 4, 3], seed=0, dtype=np.float64)
+    whole, chunked = nn.evaluate(model, X, y), nn.evaluate(model, X, y, batch_size=3)
+    assert chunked.loss == pytest.approx(whole.loss, rel=1e-12)
+    assert chunked.accuracy == whole.accuracy
+
+
+def test_batchnorm_trains_through_a_final_batch_of_one_row():
+    """When the last mini-batch has a single row (11 rows, batch 5 → 5, 5, 1), does a
+    BatchNorm model keep finite parameters and running statistics?"""
+    rng = np.random.default_rng(33)
+    X, y = rng.normal(size=(11, 3)), rng.integers(0, 2, size=11)
+    model = nn.mlp([3, 4, 2], batchnorm="after", seed=0)
+    history = nn.train(model, X, y, epochs=3, batch_size=5, validation_split=0, progress=False)
+    bn = model.layers[2]
+    assert isinstance(bn, nn.BatchNorm)
+    assert np.all(np.isfinite(history.loss))
+    assert all(np.all(np.isfinite(p)) for p in model.params())
+    assert np.all(np.isfinite(bn.running_var)) and np.all(bn.running_var > 0)
