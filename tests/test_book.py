@@ -142,6 +142,34 @@ def test_numpy_scalar_reprs_are_unwrapped_for_glue():
     assert ext.unwrap_numpy_repr("0.25") == "0.25"
 
 
+def test_matplotlib_animation_cdn_stylesheet_is_stripped():
+    """Is the CDN Font Awesome link that matplotlib puts before every jshtml animation
+    removed, while the animation's own markup stays?"""
+    from matplotlib._animation_data import JS_INCLUDE
+
+    ext = _load_extension("offline_assets")
+    cleaned = ext.strip_cdn_font_awesome(JS_INCLUDE + '<div class="animation"></div>')
+    assert "font-awesome" not in cleaned and "//" not in cleaned.split("<script")[0]
+    assert '<div class="animation"></div>' in cleaned and "function isInternetExplorer" in cleaned
+    local = '<link rel="stylesheet" href="_static/font-awesome.css">'
+    assert ext.strip_cdn_font_awesome(local) == local
+
+
+def test_duplicate_page_scripts_are_dropped_in_order():
+    """Does the page-script filter keep the first of two identical inline scripts (the
+    doubled sphinx-thebe configuration) and every distinct script, in order?"""
+    from sphinx.builders.html._assets import _JavaScript
+
+    ext = _load_extension("offline_assets")
+    config = _JavaScript(None, body="const THEBE_JS_URL = 'x'")
+    scripts = [_JavaScript("a.js"), config, _JavaScript("b.js", **{"async": "async"}),
+               _JavaScript(None, body="const THEBE_JS_URL = 'x'"), _JavaScript("a.js"),
+               _JavaScript(None, body="other")]
+    unique = ext.dedupe_scripts(scripts)
+    assert [(s.filename, s.attributes.get("body")) for s in unique] == [
+        ("a.js", None), (None, "const THEBE_JS_URL = 'x'"), ("b.js", None), (None, "other")]
+
+
 def test_mathjax_copy_is_complete_and_skipped_when_current(tmp_path):
     """Does the MathJax copy include the entry script and the CHTML fonts, and does a second
     build reuse it instead of copying again?"""
@@ -240,8 +268,8 @@ def test_chapter_shows_the_figures_it_draws(built_book, chapter):
     images = _soup(page).find("main").find_all("img")
     assert len(images) >= MIN_FIGURES[chapter]
     for img in images:
-        src = img["src"]
-        if not src.startswith("data:"):
+        src = img.get("src", "")  # an animation's <img> gets its frames from JavaScript
+        if src and not src.startswith("data:"):
             assert (page.parent / src).resolve().is_file(), src
 
 
@@ -334,4 +362,4 @@ def test_launch_buttons_are_links_only(built_book):
     assert any("mybinder.org" in h for h in hrefs)
     assert any("colab.research.google.com" in h for h in hrefs)
     sources = [t.get("src", "") for t in soup.find_all(["script", "img", "iframe"])]
-    assert not any("mybinder" in s or "colab" in s for s in sources)
+    assert [s for s in sources if "mybinder.org" in s or "colab.research.google.com" in s] == []

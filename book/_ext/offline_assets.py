@@ -14,6 +14,15 @@ components that load when a reader opens the math menu.
 is ``'np.float64(0.5)'``; myst-nb 1.4 formats the ``text/plain`` repr with ``float(...)`` and
 fails (executablebooks/MyST-NB#610). The chapters glue plain Python numbers where they can,
 but a numpy scalar must not break the build, so its repr is unwrapped before formatting.
+
+3. Keep pages from reaching the network:
+   - matplotlib's ``Animation.to_jshtml`` output starts with a stylesheet link to Font Awesome
+     4 on a CDN, for its button icons. The theme already ships Font Awesome (which also
+     understands the old ``fa fa-play`` class names), so the link is dropped from raw HTML
+     outputs.
+   - sphinx-thebe 1.x registers its inline configuration script on every read phase, and a
+     page that declares ``const THEBE_JS_URL`` twice logs a JavaScript error; duplicate
+     scripts are removed from each page's context.
 """
 
 from __future__ import annotations
@@ -23,6 +32,7 @@ import re
 import shutil
 from pathlib import Path
 
+from docutils import nodes
 from sphinx.application import Sphinx
 from sphinx.errors import ExtensionError
 from sphinx.util import logging
@@ -125,8 +135,55 @@ def _patch_glue_formatting() -> None:
         module.format_plain_text = format_plain_text
 
 
+#: The <link> to Font Awesome 4 on a CDN that matplotlib puts before every jshtml animation.
+_CDN_FONT_AWESOME = re.compile(
+    r"<link[^>]*href=[\"'](?:https?:)?//[^\"']*font-awesome[^\"']*[\"'][^>]*>\s*", re.I)
+
+
+def strip_cdn_font_awesome(html: str) -> str:
+    """Remove matplotlib's CDN Font Awesome stylesheet link from an HTML fragment."""
+    return _CDN_FONT_AWESOME.sub("", html)
+
+
+def _offline_raw_html(app: Sphinx, doctree: nodes.document, docname: str) -> None:
+    for node in list(doctree.findall(nodes.raw)):
+        if "html" not in node.get("format", "").split():
+            continue
+        text = node.astext()
+        cleaned = strip_cdn_font_awesome(text)
+        if cleaned != text:
+            node.replace_self(nodes.raw(node.rawsource, cleaned, format=node["format"],
+                                        classes=node.get("classes", [])))
+
+
+def _script_key(script) -> tuple:
+    attributes = getattr(script, "attributes", {}) or {}
+    return (str(getattr(script, "filename", script)),
+            tuple(sorted((k, str(v)) for k, v in attributes.items())))
+
+
+def dedupe_scripts(scripts: list) -> list:
+    """The scripts in order, each identical one (same file or body and attributes) once."""
+    seen, unique = set(), []
+    for script in scripts:
+        key = _script_key(script)
+        if key not in seen:
+            seen.add(key)
+            unique.append(script)
+    return unique
+
+
+def _dedupe_page_scripts(app: Sphinx, pagename, templatename, context, doctree) -> None:
+    scripts = context.get("script_files")
+    if isinstance(scripts, list):
+        context["script_files"] = dedupe_scripts(scripts)
+
+
 def setup(app: Sphinx) -> dict:
     _patch_glue_formatting()
+    app.connect("doctree-resolved", _offline_raw_html)
+    # After every other handler has added its scripts to the page.
+    app.connect("html-page-context", _dedupe_page_scripts, priority=900)
     app.connect("config-inited", _check_config)
     app.connect("build-finished", _copy_on_finish)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
