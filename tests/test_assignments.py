@@ -264,6 +264,25 @@ def test_student_version_hides_answers_and_hidden_tests(name):
             assert not cell.outputs and cell.execution_count is None
 
 
+def test_course_config_reads_solutions_releases_exercises_and_grades_outside_git():
+    """Does nbgrader_config.py point nbgrader at solutions/ -> exercises/ and keep grading in grading-work/?"""
+    from nbgrader.coursedir import CourseDirectory
+    from traitlets.config.loader import PyFileConfigLoader
+
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(REPO)).load_config()
+    coursedir = CourseDirectory(config=config)
+    assert Path(coursedir.root) == REPO
+    source = coursedir.format_path(coursedir.source_directory, ".", "ps3_relu")
+    release = coursedir.format_path(coursedir.release_directory, ".", "ps3_relu")
+    assert Path(source).resolve() == REPO / "solutions" / "ps3_relu"
+    assert Path(release).resolve() == REPO / "exercises" / "ps3_relu"
+    private = [coursedir.submitted_directory, coursedir.autograded_directory,
+               coursedir.feedback_directory, coursedir.solution_directory]
+    assert all(Path(d).parts[0] == "grading-work" for d in private), private
+    assert coursedir.db_url == "sqlite:///" + str(REPO / "grading-work" / "gradebook.db")
+    assert "grading-work/" in (REPO / ".gitignore").read_text().splitlines()
+
+
 def test_generate_command_rejects_an_unknown_assignment():
     """Does `python -m actlab.assignments generate` name the valid assignments on a typo?"""
     proc = subprocess.run([sys.executable, "-m", "actlab.assignments", "generate", "ps9_nope"],
