@@ -25,10 +25,11 @@ REPO = Path(__file__).resolve().parents[1]
 A = DEMO_ASSIGNMENT
 # student -> what they hand in; None: no folder at all.
 STUDENTS = {"ada": "correct", "ben": "partial", "cy": "blank", "dee": "wrong",
-            "eve": "broken", "fay": None}
+            "eve": "broken", "fay": None, "gus": "symlink"}
 EXPECTED = {  # student -> (score, status); max_score is 3 (1 + 2 points)
     "ada": ("3", "graded"), "ben": ("1", "graded"), "cy": ("0", "graded"),
     "dee": ("0", "graded"), "eve": ("0", "quarantined"), "fay": ("0", "missing"),
+    "gus": ("0", "quarantined"),
 }
 
 
@@ -56,8 +57,12 @@ def make_course(root: Path, students: dict) -> tuple[Path, Path]:
             folder.mkdir()
             continue
         (folder / A).mkdir(parents=True)
+        target = folder / A / f"{A}.ipynb"
+        if kind == "symlink":  # points at the instructor's notebook, answers and all
+            target.symlink_to(course / "source" / A / f"{A}.ipynb")
+            continue
         data = b'{"cells": [ this is not JSON' if kind == "broken" else demo_submission(release_nb, kind)
-        (folder / A / f"{A}.ipynb").write_bytes(data)
+        target.write_bytes(data)
     return course, submitted
 
 
@@ -92,6 +97,14 @@ def test_every_student_gets_the_expected_score_and_status(graded):
     assert {r["max_score"] for r in rows} == {"3"}
 
 
+def test_a_notebook_symlinked_to_the_answer_key_is_refused_unread(graded):
+    """Is a submitted notebook that is a symlink (here to the instructor's copy) quarantined, not graded?"""
+    rows = {r["student_id"]: r for r in _rows(graded[2] / "grades.csv")}
+    assert rows["gus"]["status"] == "quarantined" and rows["gus"]["score"] == "0"
+    page = (graded[2] / "feedback" / "gus" / A / f"{A}.html").read_text()
+    assert "symbolic link" in page
+
+
 def test_details_csv_scores_each_graded_cell_in_notebook_order(graded):
     """Does details.csv give every graded cell of every submission its own score, in notebook order?"""
     rows = _rows(graded[2] / "details.csv")
@@ -120,12 +133,15 @@ def test_feedback_html_exists_for_every_student_and_assignment(graded):
 
 def test_scores_are_recorded_in_the_course_gradebook(graded):
     """Does the parent record each score in the course's nbgrader gradebook, as autograde would?"""
-    from nbgrader.api import Gradebook
+    from nbgrader.api import Gradebook, MissingEntry
 
     course = load_course(graded[0])
     with Gradebook(course.db_url, course.course_id) as gb:
-        scores = {s: gb.find_submission(A, s).score for s in ("ada", "ben", "cy")}
-    assert scores == {"ada": 3.0, "ben": 1.0, "cy": 0.0}
+        scores = {s: gb.find_submission(A, s).score for s in ("ada", "ben", "cy", "eve")}
+        assert gb.find_submission(A, "ada").needs_manual_grade is False
+        with pytest.raises(MissingEntry):
+            gb.find_submission(A, "fay")  # handed nothing in: no submission, as in nbgrader
+    assert scores == {"ada": 3.0, "ben": 1.0, "cy": 0.0, "eve": 0.0}
 
 
 def test_regrading_the_same_folder_gives_identical_csvs(graded, tmp_path):

@@ -18,12 +18,6 @@ from tqdm.auto import tqdm
 from .job import JobResult, JobSpec, NotebookResult, run_job, warm_up
 
 
-# Imported once by the fork server, so that each worker starts with them loaded instead of
-# importing nbgrader (seconds of CPU) on its own.
-PRELOAD = ["nbgrader.api", "nbgrader.preprocessors", "nbconvert.exporters", "nbclient",
-           "actlab.grading.job"]
-
-
 def crashed_result(spec: JobSpec, detail: str) -> JobResult:
     """The result recorded for a job that never reported back."""
     notebooks = [NotebookResult(name, "crashed", detail) for name in spec.expected_notebooks]
@@ -59,10 +53,12 @@ def run_jobs(specs: list[JobSpec], workers: int = 1, scheduler: str | None = Non
 
 
 def _run_pool(specs, workers, bar) -> list[JobResult]:
-    # forkserver: workers start from a small clean process that has already imported the
-    # grading code (preload), not from a copy of a parent that may hold threads and sockets.
-    ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(PRELOAD)
+    # Workers are forked from this process after it has imported nbgrader and built the
+    # feedback exporter, so no worker pays for that again. Safe here: the parent has run
+    # no kernel and holds no open database connection or ZMQ socket when it forks, and
+    # ProcessPoolExecutor forks all workers at the first submit, before its own thread.
+    warm_up()
+    ctx = multiprocessing.get_context("fork")
     results: list[JobResult | None] = [None] * len(specs)
     pending = list(range(len(specs)))
     # A worker that dies (killed from outside, a crash in C code) breaks the whole pool;

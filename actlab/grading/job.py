@@ -314,16 +314,18 @@ def _run_in(tmp: Path, spec: JobSpec, clock: _Clock) -> list[NotebookResult]:
                 continue  # a path that escapes the folder is never written
             dest.parent.mkdir(parents=True, exist_ok=True)
             dest.write_bytes(data)
-        # The kernel runs in the autograded folder, next to the instructor's data files,
-        # exactly as nbgrader's autograde lays it out.
+        # The kernel runs in the autograded folder laid out as nbgrader's autograde lays it
+        # out: the student's other files, then the instructor's data files over them.
         work_dir = tmp / "autograded" / spec.student_id / spec.assignment
         work_dir.mkdir(parents=True)
         source_dir = tmp / "source" / spec.assignment
-        for path in source_dir.rglob("*"):
-            if path.is_file() and path.suffix != ".ipynb":
-                dest = work_dir / path.relative_to(source_dir)
+        copies = [(student_dir / rel, work_dir / rel) for rel in spec.extra_files]
+        copies += [(p, work_dir / p.relative_to(source_dir)) for p in sorted(source_dir.rglob("*"))
+                   if p.is_file() and p.suffix != ".ipynb"]
+        for src, dest in copies:
+            if src.is_file() and tmp in dest.resolve().parents:
                 dest.parent.mkdir(parents=True, exist_ok=True)
-                dest.write_bytes(path.read_bytes())
+                dest.write_bytes(src.read_bytes())
         config = _load_config(spec.config)
 
     with clock.phase("intake"):

@@ -126,8 +126,17 @@ def merge_into_gradebook(db_url: str, course_id: str, templates: dict[str, Assig
             _copy_structure(tpl, gb)
         for r in _sorted(results):
             gb.update_or_create_student(r.student_id)
+            if r.status == "missing" and not any(nb.grades for nb in r.notebooks):
+                continue  # like nbgrader: no folder handed in, no submission recorded
             gb.update_or_create_submission(r.assignment, r.student_id)
             for nb in r.notebooks:
+                if not nb.grades:
+                    # Refused before grading: every cell scores 0, as nbgrader does for a
+                    # notebook that is not there, and nothing waits for manual grading.
+                    sub = gb.find_submission_notebook(nb.name, r.assignment, r.student_id)
+                    for grade in sub.grades:
+                        grade.auto_score = 0.0
+                        grade.needs_manual_grade = False
                 for row in nb.grades:
                     grade = gb.find_grade(row[0], nb.name, r.assignment, r.student_id)
                     auto, manual_needed = (row[3], row[4]) if len(row) > 3 else (row[1], False)
