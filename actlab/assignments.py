@@ -43,10 +43,11 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 def ensure_tools_on_path() -> None:
-    """Put this interpreter's ``bin`` folder on PATH.
+    """Put this interpreter's ``bin`` folder on PATH (for this process and its children).
 
-    nbgrader's Gradebook runs the ``alembic`` command by name; when Python is started as
-    ``.venv/bin/python`` without activating the venv, that command is not on PATH.
+    nbgrader's Gradebook runs the ``alembic`` command by name, and the venv's ``python3``
+    kernelspec starts ``python`` by name; when Python is started as ``.venv/bin/python``
+    without activating the venv, neither is on PATH.
     """
     bindir = os.path.dirname(sys.executable)
     parts = os.environ.get("PATH", "").split(os.pathsep)
