@@ -16,9 +16,11 @@ open ``/proc/<pid>/fd/<n>`` nor ptrace it. What the kernel *can* do is lie about
 outputs, exactly as in stock nbgrader; hidden tests and :mod:`actlab.grading.integrity` are
 the defence against that.
 
-Timeouts: a cell that exceeds its time gets a ``CellTimeoutError`` and the kernel is killed
-outright (no SIGINT grace: a loop that ignores SIGINT must still die); every later code cell
-then gets a ``NotRunError`` so that nbgrader never scores an unexecuted test cell as passed.
+Timeouts: a cell that exceeds its time gets a ``CellTimeoutError``; the kernel is sent
+SIGINT and, if it is idle again within a short grace period, later cells run as in stock
+nbgrader. A kernel that ignores SIGINT is killed, and so is one that hits the
+whole-notebook limit; every later code cell then gets a ``NotRunError`` so that nbgrader
+never scores an unexecuted test cell as passed.
 """
 
 from __future__ import annotations
@@ -36,6 +38,9 @@ PR_SET_DUMPABLE = 4
 # so that an output flood cannot blow up the runner or the gradebook.
 MAX_OUTPUT_BYTES_PER_CELL = 1_000_000
 MAX_TRACEBACK_CHARS = 20_000
+# After a cell timeout the kernel gets SIGINT and this long to become idle; after that it
+# is killed (a loop that ignores SIGINT, or C code that never checks for signals).
+INTERRUPT_GRACE_SECONDS = 3.0
 
 
 def _error_output(ename: str, evalue: str) -> dict:
@@ -114,6 +119,34 @@ def _build_client_class():
     return LimitedClient
 
 
+def _interrupt_and_wait(client, grace: float) -> bool:
+    """Send SIGINT to the kernel; True if it replies to the stuck request within ``grace`` s.
+
+    nbclient leaves the timed-out cell's output task running; it reads (and drops) iopub
+    messages until it sees that cell's "idle". So wait on the shell channel, which nobody
+    else reads, and then give the event loop a moment so that task can finish before the
+    next cell starts listening."""
+    import asyncio
+    from queue import Empty
+
+    from jupyter_core.utils import run_sync
+
+    try:
+        run_sync(client.km.interrupt_kernel)()
+    except Exception:
+        return False
+    deadline = time.monotonic() + grace
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            msg = run_sync(client.kc.get_shell_msg)(timeout=left)
+        except (Empty, Exception):
+            return False
+        if msg.get("msg_type") == "execute_reply":
+            run_sync(asyncio.sleep)(0.5)
+            return True
+    return False
+
+
 def run(in_path: str, cell_timeout: float, notebook_timeout: float) -> dict:
     """Execute the notebook at ``in_path``; return the result document (see module doc)."""
     import nbformat
@@ -159,13 +192,21 @@ def run(in_path: str, cell_timeout: float, notebook_timeout: float) -> dict:
                 try:
                     client.execute_cell(cell, index)
                 except CellTimeoutError:
-                    status, stopped_at = "timed_out", index
+                    status = "timed_out"
                     if clipped:
                         detail = f"whole-notebook limit of {notebook_timeout:g} s reached in cell {index}; kernel killed"
                         cell.outputs.append(_error_output("NotebookTimeoutError", detail))
-                    else:
-                        detail = f"cell {index} ran longer than {client.timeout} s; kernel killed"
+                        stopped_at = index
+                        break
+                    if _interrupt_and_wait(client, INTERRUPT_GRACE_SECONDS):
+                        # Like stock nbgrader: the slow cell fails, later cells still run.
+                        detail = f"cell {index} ran longer than {client.timeout} s; interrupted"
                         cell.outputs.append(_error_output("CellTimeoutError", detail))
+                        continue
+                    detail = (f"cell {index} ran longer than {client.timeout} s and ignored the "
+                              f"interrupt for {INTERRUPT_GRACE_SECONDS:g} s; kernel killed")
+                    cell.outputs.append(_error_output("CellTimeoutError", detail))
+                    stopped_at = index
                     break
                 except DeadKernelError:
                     status, detail, stopped_at = "crashed", f"kernel died in cell {index}", index

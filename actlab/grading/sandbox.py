@@ -15,9 +15,10 @@ outside. What the sandbox guarantees, each proven in ``tests/test_sandbox.py``:
 * an unprivileged uid (``setpriv``; root ignores ``RLIMIT_NPROC``), chosen per run, and
   rlimits on address space, processes, file size and CPU seconds; where cgroup v1 is
   writable, a memory cgroup and a pids cgroup bound the whole tree as well;
-* a per-cell timeout and a whole-notebook limit; at the end the whole process tree is
-  killed (``--unshare-pid`` + ``--die-with-parent`` + SIGKILL of the process group and of
-  the cgroups), so a loop that ignores SIGINT still dies.
+* a per-cell timeout (SIGINT, then SIGKILL of the kernel after a short grace period) and a
+  whole-notebook limit; at the end the whole process tree is killed (``--unshare-pid`` +
+  ``--die-with-parent`` + SIGKILL of the process group and of the cgroups), so a loop that
+  ignores SIGINT still dies.
 
 The outcome goes into ``nb.metadata["actlab"]["sandbox"]`` (and ``resources["actlab"]
 ["sandbox"]``) as ``{"status": "ok"|"timed_out"|"killed_memory"|"crashed", "detail": str,
