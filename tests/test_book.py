@@ -157,13 +157,14 @@ def test_matplotlib_animation_cdn_stylesheet_is_stripped():
 
 def test_duplicate_page_scripts_are_dropped_in_order():
     """Does the page-script filter keep the first of two identical inline scripts (the
-    doubled sphinx-thebe configuration) and every distinct script, in order?"""
+    doubled sphinx-thebe configuration, once with filename None and once with '') and every
+    distinct script, in order?"""
     from sphinx.builders.html._assets import _JavaScript
 
     ext = _load_extension("offline_assets")
     config = _JavaScript(None, body="const THEBE_JS_URL = 'x'")
     scripts = [_JavaScript("a.js"), config, _JavaScript("b.js", **{"async": "async"}),
-               _JavaScript(None, body="const THEBE_JS_URL = 'x'"), _JavaScript("a.js"),
+               _JavaScript("", body="const THEBE_JS_URL = 'x'"), _JavaScript("a.js"),
                _JavaScript(None, body="other")]
     unique = ext.dedupe_scripts(scripts)
     assert [(s.filename, s.attributes.get("body")) for s in unique] == [

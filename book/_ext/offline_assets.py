@@ -158,7 +158,8 @@ def _offline_raw_html(app: Sphinx, doctree: nodes.document, docname: str) -> Non
 
 def _script_key(script) -> tuple:
     attributes = getattr(script, "attributes", {}) or {}
-    return (str(getattr(script, "filename", script)),
+    # An inline script's filename is None when added, '' after a pickled environment reload.
+    return (str(getattr(script, "filename", script) or ""),
             tuple(sorted((k, str(v)) for k, v in attributes.items())))
 
 
