@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import subprocess
+import sys
 import tarfile
 from pathlib import Path
 
@@ -131,6 +132,33 @@ def test_feedback_html_exists_for_every_student_and_assignment(graded):
     assert "quarantined" in eve
 
 
+@pytest.mark.parametrize("with_image", [False, True])
+def test_fast_feedback_exporter_renders_what_nbconvert_renders(with_image):
+    """Is our feedback page nbconvert's HTMLExporter page, differing at most in HTML serialisation?"""
+    import nbformat
+    from bs4 import BeautifulSoup
+    from nbconvert.exporters import HTMLExporter
+
+    from actlab.grading.job import _feedback_exporter
+
+    fast = _feedback_exporter()
+    stock = HTMLExporter(config=fast.config)
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("# Leaky ReLU\nWrite `leaky`."),
+        nbformat.v4.new_code_cell("assert leaky(2.0) == 2.0", outputs=[
+            nbformat.v4.new_output("error", ename="AssertionError", evalue="", traceback=["boom"])]),
+    ])
+    if with_image:  # a 1x1 PNG output: the case where nbconvert adds alt text
+        png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+        nb.cells.append(nbformat.v4.new_code_cell("plot()", outputs=[
+            nbformat.v4.new_output("display_data", data={"image/png": png})]))
+    resources = {"nbgrader": {"score": 1.0, "max_score": 3.0, "late_penalty": 0, "notebook": "demo"}}
+    ours, _ = fast.from_notebook_node(nb, resources=dict(resources))
+    theirs, _ = stock.from_notebook_node(nb, resources=dict(resources))
+    assert str(BeautifulSoup(ours, "html.parser")) == theirs
+    assert ("No description has been provided" in ours) == with_image
+
+
 def test_scores_are_recorded_in_the_course_gradebook(graded):
     """Does the parent record each score in the course's nbgrader gradebook, as autograde would?"""
     from nbgrader.api import Gradebook, MissingEntry
@@ -190,7 +218,7 @@ def test_in_process_alembic_head_matches_nbgrader_command(tmp_path):
     ini = ini.replace("{alembic_dir}", str(Path(nbgrader.__file__).parent / "alembic"))
     ini = ini.replace("{db_url}", f"sqlite:///{tmp_path / 'x.db'}")
     (tmp_path / "alembic.ini").write_text(ini)
-    alembic = Path(cli.sys.executable).parent / "alembic"
+    alembic = Path(sys.executable).parent / "alembic"
     out = subprocess.run([str(alembic), "-c", str(tmp_path / "alembic.ini"), "heads"],
                          capture_output=True, text=True, check=True).stdout
     assert _alembic_head() == out.split()[0]
