@@ -13,7 +13,7 @@ from adversarial import corpus
 from actlab.grading import intake
 from actlab.grading.intake import inspect_submission
 
-pytestmark = pytest.mark.grading
+pytestmark = [pytest.mark.grading, pytest.mark.xdist_group("intake")]
 
 NAME = corpus.ASSIGNMENT
 
