@@ -181,3 +181,15 @@ def test_bad_arguments_fail_clearly(tmp_path, release):
         inspect_submission(tmp_path, tmp_path / "nope")
     with pytest.raises(ValueError, match="max_bytes"):
         intake.load_checked(release / f"{NAME}.ipynb", max_bytes=0)
+
+
+def test_symlinked_notebook_is_refused_not_followed(tmp_path, release):
+    """Is a notebook that is a symbolic link (e.g. to the instructor's solution) refused
+    instead of read with the grader's rights?"""
+    secret = tmp_path / "instructor.ipynb"
+    secret.write_text(nbformat.writes(corpus.student_notebook(_release_nb(release), corpus.CORRECT)))
+    folder = tmp_path / "student" / NAME
+    folder.mkdir(parents=True)
+    (folder / f"{NAME}.ipynb").symlink_to(secret)
+    v = inspect_submission(folder, release).notebooks[NAME]
+    assert not v.ok and v.reason == "notebook is a symbolic link"

@@ -79,6 +79,9 @@ def load_checked(path: str | os.PathLike, max_bytes: int = DEFAULT_MAX_BYTES):
     path = Path(path)
     if max_bytes <= 0:
         raise ValueError("max_bytes must be positive")
+    if path.is_symlink():
+        # It could point at solutions/ or the gradebook, read here with the grader's rights.
+        raise IntakeError("notebook is a symbolic link")
     size = path.stat().st_size
     if size > max_bytes:
         raise IntakeError(f"file too large ({size / 2**20:.0f} MiB > {max_bytes / 2**20:.0f} MiB)")
@@ -214,7 +217,8 @@ def inspect_submission(student_assignment_dir, release_assignment_dir,
     if not release_dir.is_dir():
         raise FileNotFoundError(f"release folder not found: {release_dir}")
     releases = {p.stem: nbformat.read(p, as_version=4) for p in sorted(release_dir.glob("*.ipynb"))}
-    handed_in = sorted(p for p in student_dir.glob("*.ipynb") if p.is_file()) if student_dir.is_dir() else []
+    handed_in = sorted(p for p in student_dir.glob("*.ipynb")
+                       if p.is_file() or p.is_symlink()) if student_dir.is_dir() else []
 
     verdicts: dict[str, NotebookIntake] = {}
     loaded: dict[str, object] = {}
