@@ -320,3 +320,28 @@ def test_limits_reject_non_positive_values(field):
     """Is a zero or negative limit refused with a message naming the limit?"""
     with pytest.raises(ValueError, match=field):
         Limits(**{field: 0})
+
+
+def test_leftovers_of_a_killed_grader_are_swept_and_live_ones_kept(tmp_path):
+    """Are scratch folders and cgroups named after a dead grader process removed, while
+    those of a live process (this one) are kept?"""
+    import tempfile
+
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    made = []
+    for pid in (dead.pid, os.getpid()):
+        scratch = Path(tempfile.gettempdir()) / f"actlab-sandbox-{pid}-testsweep"
+        scratch.mkdir()
+        made.append(scratch)
+        cgroup = sandbox._CGroups.ROOT / "pids" / f"actlab-{pid}-testsweep"
+        if os.access(cgroup.parent, os.W_OK):
+            cgroup.mkdir()
+            made.append(cgroup)
+    try:
+        sandbox._sweep_stale()
+        assert [p.exists() for p in made] == [str(os.getpid()) in p.name for p in made]
+    finally:
+        for path in made:
+            if path.exists():
+                path.rmdir()

@@ -231,6 +231,36 @@ class _CGroups:
 # ---------------------------------------------------------------------------------------
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _sweep_stale() -> None:
+    """Remove cgroups and scratch folders left by a grader that was killed mid-run.
+
+    Their names carry the owner's pid; the sandboxed processes themselves are already gone
+    (``--die-with-parent``), only the empty folders stay behind."""
+    candidates = [p for c in ("memory", "pids") for p in (_CGroups.ROOT / c).glob("actlab-*-*")]
+    candidates += list(Path(tempfile.gettempdir()).glob("actlab-sandbox-*-*"))
+    for path in candidates:
+        try:
+            pid = int(path.name.split("-")[-2])
+        except (ValueError, IndexError):
+            continue
+        if _pid_alive(pid):
+            continue
+        if path.parent.parent == _CGroups.ROOT:
+            _CGroups._remove(path)
+        else:
+            shutil.rmtree(path, ignore_errors=True)
+
+
 def _sandbox_uid() -> int:
     # A fresh unprivileged uid per run: RLIMIT_NPROC counts per uid across the machine,
     # so two concurrent sandboxes must not share (or exhaust) one budget.
@@ -445,7 +475,8 @@ def execute_notebook(nb, workdir: str | None = None, limits: Limits | None = Non
             cell.execution_count = None
     payload = nbformat.writes(out_nb).encode("utf-8")
 
-    scratch = Path(tempfile.mkdtemp(prefix="actlab-sandbox-"))
+    _sweep_stale()
+    scratch = Path(tempfile.mkdtemp(prefix=f"actlab-sandbox-{os.getpid()}-"))
     os.chmod(scratch, 0o755)
     cgroups = _CGroups(limits) if sandbox else None
     result_sink: list = []
