@@ -343,11 +343,14 @@ def _bwrap_command(scratch: Path, limits: Limits, uid: int, result_fd: int) -> l
         *_system_binds(),
         "--proc", "/proc",
         "--dev", "/dev",
-        *_parent_dirs([home, *_python_roots()]),
+        *_parent_dirs([home]),
         # tmpfs lives in RAM: /tmp and home (caches, kernel runtime files) stay small.
         "--perms", "1777", "--size", str(min(limits.disk_bytes, SMALL_TMPFS)), "--tmpfs", "/tmp",
         "--perms", "1777", "--size", str(min(limits.disk_bytes, SMALL_TMPFS)), "--tmpfs", home,
         "--perms", "1777", "--size", str(limits.disk_bytes), "--tmpfs", work,
+        # After the /tmp tmpfs: a course checked out under /tmp (as CI's clone may be) needs its
+        # ancestors created inside that tmpfs, traversable by the sandbox uid.
+        *_parent_dirs(_python_roots()),
         "--ro-bind", str(scratch / "submission"), f"{home}/.submission",
         "--ro-bind", str(scratch / "passwd"), "/etc/passwd",
         "--ro-bind", str(scratch / "group"), "/etc/group",
