@@ -389,7 +389,7 @@ def _socket(ctx):
     return (
         "import socket\n"
         "reached = []\n"
-        f"for address in [('127.0.0.1', {ctx.loopback_port}), ('1.1.1.1', 53), ('pypi.org', 443)]:\n"
+        f"for address in [('127.0.0.1', {ctx.loopback_port})]:\n"
         "    try:\n"
         "        socket.create_connection(address, timeout=2).close()\n"
         "        reached.append(address)\n"
