@@ -744,26 +744,6 @@ def mlp(widths: Sequence[int], activation="relu", output: str | None = None, ini
 # --------------------------------------------------------------------------------------------
 
 
-def _check_labels(y, n_rows: int, n_classes: int):
-    y = np.asarray(y)
-    if y.ndim == 2:  # one-hot rows
-        if y.shape != (n_rows, n_classes):
-            raise ValueError(f"one-hot targets must have shape ({n_rows}, {n_classes}), "
-                             f"got {y.shape}")
-        return y.argmax(axis=1)
-    if y.ndim != 1 or len(y) != n_rows:
-        raise ValueError(f"targets must be labels of shape ({n_rows},) or one-hot rows; "
-                         f"got shape {y.shape}")
-    if not np.issubdtype(y.dtype, np.integer):
-        if not np.all(np.equal(np.mod(y, 1), 0)):
-            raise ValueError("class labels must be integers")
-        y = y.astype(np.int64)
-    if len(y) and (y.min() < 0 or y.max() >= n_classes):
-        raise ValueError(f"class labels must lie in [0, {n_classes - 1}], "
-                         f"got range [{y.min()}, {y.max()}]")
-    return y
-
-
 class Loss:
     """Base class of the losses: ``forward(output, y) -> float`` (mean over rows) and
     ``backward() -> ∂loss/∂output``.
