@@ -14,7 +14,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-import yaml
+from book_pages import toc_files
 from bs4 import BeautifulSoup
 
 REPO = Path(__file__).resolve().parent.parent
@@ -54,21 +54,6 @@ def _bib_entries() -> dict[str, dict]:
     return dict(parse_file(str(BOOK / "references.bib")).entries)
 
 
-def _toc_files() -> list[str]:
-    toc = yaml.safe_load((REPO / "_toc.yml").read_text(encoding="utf-8"))
-    files = [toc["root"]]
-
-    def walk(items):
-        for item in items:
-            if "file" in item:
-                files.append(item["file"])
-            walk(item.get("sections", []))
-
-    for part in toc.get("parts", []):
-        walk(part.get("chapters", []))
-    return files
-
-
 def _soup(path: Path) -> BeautifulSoup:
     return BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
 
@@ -92,7 +77,7 @@ def _load_extension(name: str):
 def test_toc_lists_every_page_in_reading_order():
     """Does _toc.yml list intro, chapters 1-5, problem sets, instructors, glossary and
     bibliography, in that order, and does every listed file exist?"""
-    files = _toc_files()
+    files = toc_files()
     expected_order = (["book/intro"] + [f"book/{c}" for c in CHAPTERS]
                       + [f"book/problem_sets/{a}" for a in ASSIGNMENTS]
                       + ["book/instructors/index", "book/glossary", "book/bibliography"])
@@ -229,7 +214,7 @@ def test_book_builds_with_zero_warnings(built_book):
 def test_every_toc_page_is_built(built_book):
     """Is there an HTML page for every file in the table of contents, and only for those
     (solutions, exercises, docs and tests are never parsed as pages)?"""
-    for f in _toc_files():
+    for f in toc_files():
         assert (built_book.html / f"{f}.html").is_file(), f
     built = {p.relative_to(built_book.html).with_suffix("").as_posix()
              for p in built_book.html.rglob("*.html")}

@@ -19,7 +19,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-import yaml
+from book_pages import toc_files
 
 REPO = Path(__file__).resolve().parent.parent
 SCREENSHOTS = REPO / "artifacts" / "screenshots"
@@ -40,22 +40,7 @@ sync_api = pytest.importorskip("playwright.sync_api",
                                reason="pip install -r requirements.txt (needs playwright)")
 
 
-def _toc_pages() -> list[str]:
-    toc = yaml.safe_load((REPO / "_toc.yml").read_text(encoding="utf-8"))
-    pages = [toc["root"]]
-
-    def walk(items):
-        for item in items:
-            if "file" in item:
-                pages.append(item["file"])
-            walk(item.get("sections", []))
-
-    for part in toc.get("parts", []):
-        walk(part.get("chapters", []))
-    return pages
-
-
-PAGES = _toc_pages()
+PAGES = toc_files()
 
 
 @dataclass
