@@ -121,16 +121,7 @@ def he(n_in: int, n_out: int, rng=None, dtype=np.float32, distribution: str = "n
     Returns ``(n_in, n_out)`` weights: N(0, 2/n_in) by default, or U(-l, l) with
     ``l = sqrt(6 / n_in)`` for ``distribution='uniform'``.
     """
-    _check_fans(n_in, n_out)
-    rng = _as_rng(rng)
-    if distribution == "normal":
-        w = rng.normal(0.0, math.sqrt(2.0 / n_in), size=(n_in, n_out))
-    elif distribution == "uniform":
-        limit = math.sqrt(6.0 / n_in)
-        w = rng.uniform(-limit, limit, size=(n_in, n_out))
-    else:
-        raise ValueError(f"distribution must be 'uniform' or 'normal', got {distribution!r}")
-    return w.astype(_check_dtype(dtype))
+    return _fan_in_init(2.0, n_in, n_out, rng, dtype, distribution)
 
 
 def lecun(n_in: int, n_out: int, rng=None, dtype=np.float32, distribution: str = "normal"):
@@ -139,12 +130,17 @@ def lecun(n_in: int, n_out: int, rng=None, dtype=np.float32, distribution: str =
     The initialisation SELU's self-normalising property is derived for.
     Returns ``(n_in, n_out)`` weights: N(0, 1/n_in) or U(-l, l) with ``l = sqrt(3 / n_in)``.
     """
+    return _fan_in_init(1.0, n_in, n_out, rng, dtype, distribution)
+
+
+def _fan_in_init(gain: float, n_in: int, n_out: int, rng, dtype, distribution: str) -> np.ndarray:
+    """Weights of variance ``gain / n_in``: N(0, gain/n_in) or U(-l, l), ``l = sqrt(3 gain / n_in)``."""
     _check_fans(n_in, n_out)
     rng = _as_rng(rng)
     if distribution == "normal":
-        w = rng.normal(0.0, math.sqrt(1.0 / n_in), size=(n_in, n_out))
+        w = rng.normal(0.0, math.sqrt(gain / n_in), size=(n_in, n_out))
     elif distribution == "uniform":
-        limit = math.sqrt(3.0 / n_in)
+        limit = math.sqrt(3.0 * gain / n_in)
         w = rng.uniform(-limit, limit, size=(n_in, n_out))
     else:
         raise ValueError(f"distribution must be 'uniform' or 'normal', got {distribution!r}")
