@@ -10,6 +10,6 @@ import sys as _sys
 
 # jsonschema (through nbformat) imports rfc3987_syntax when it is installed, and that module
 # builds a grammar at import: about 3 s for every process that reads a notebook. nbformat's
-# schema never checks the 'iri' format it serves, so grading processes (the CLI, its workers and
-# the sandboxed kernel runner, one per notebook) skip it. jsonschema treats it as optional.
+# schema never checks the 'iri' format it serves, so grading processes (the CLI and its
+# workers) skip it. jsonschema treats it as optional.
 _sys.modules.setdefault("rfc3987_syntax", None)

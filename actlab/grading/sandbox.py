@@ -1,12 +1,17 @@
 """Run a student's notebook under bubblewrap, with hard limits, and bring back its outputs.
 
 nbgrader's stock ``Execute`` runs the student's kernel with the instructor's rights. Here
-the notebook that nbgrader has already prepared (outputs cleared, test cells restored) is
-executed by :mod:`actlab.grading._kernel_runner` *inside* a bubblewrap sandbox, and only
-the per-cell outputs come back. nbgrader's trusted bookkeeping (gradebook, scores) stays
-outside. What the sandbox guarantees, each proven in ``tests/test_sandbox.py``:
+only the kernel of the notebook that nbgrader has already prepared (outputs cleared, test
+cells restored) runs *inside* a bubblewrap sandbox; nbclient drives it from the grading
+process over Unix sockets in a folder shared with the sandbox (:mod:`actlab.grading.executor`
+explains the protocol and its caps), and nbgrader's trusted bookkeeping (gradebook, scores)
+stays outside. What the sandbox guarantees, each proven in ``tests/test_sandbox.py``:
 
-* no network (``--unshare-net``; only a private loopback for the kernel's ZMQ sockets);
+* no network (``--unshare-net``: the only interface is a private loopback; the kernel's
+  ZMQ sockets are Unix sockets, not TCP);
+* no view of the grader: a separate pid namespace; the socket folder is made read-only to
+  the kernel before the first cell runs, and the prepared notebook (with its hidden tests)
+  never enters the sandbox as a file, only cell by cell as execute requests;
 * a read-only system: ``/usr``, the Python installation, the venv and the ``actlab``
   package are bound read-only; nothing else of the host is visible -- not ``solutions/``,
   not the gradebook, not other students' folders, not the instructor's home;
@@ -15,8 +20,9 @@ outside. What the sandbox guarantees, each proven in ``tests/test_sandbox.py``:
 * an unprivileged uid (``setpriv``; root ignores ``RLIMIT_NPROC``), chosen per run, and
   rlimits on address space, processes, file size and CPU seconds; where cgroup v1 is
   writable, a memory cgroup and a pids cgroup bound the whole tree as well;
-* a per-cell timeout (SIGINT, then SIGKILL of the kernel after a short grace period) and a
-  whole-notebook limit; at the end the whole process tree is killed (``--unshare-pid`` +
+* a per-cell timeout (an interrupt request, then SIGKILL of the sandbox after a short grace
+  period), a whole-notebook limit, and a watchdog that kills the sandbox if the trusted side
+  itself is still waiting after that limit plus a start-up grace; at the end the whole process tree is killed (``--unshare-pid`` +
   ``--die-with-parent`` + SIGKILL of the process group and of the cgroups), so a loop that
   ignores SIGINT still dies.
 
@@ -33,7 +39,6 @@ from ``resources["actlab"]["sandbox"]`` or add ``("actlab",)`` to
 from __future__ import annotations
 
 import copy
-import json
 import os
 import secrets
 import shlex
@@ -75,9 +80,6 @@ NO_SANDBOX_WARNING = (
 # How long the sandbox may take, beyond the notebook's own limit, to start the kernel and
 # to hand back its result before the trusted side kills it.
 STARTUP_GRACE_SECONDS = 60.0
-# The result (all outputs as JSON) is read with this cap; the runner truncates outputs
-# long before that, so exceeding it means something is wrong.
-MAX_RESULT_BYTES = 256 * MiB
 SMALL_TMPFS = 64 * MiB
 # Files from the submission folder copied into the sandbox (data files, helper modules).
 MAX_COPIED_BYTES = 64 * MiB
@@ -332,9 +334,13 @@ def _copy_submission_files(src: str | None, dst: Path) -> None:
             os.chmod(target_dir / name, 0o644)
 
 
-def _bwrap_command(scratch: Path, limits: Limits, uid: int, result_fd: int) -> list[str]:
-    home = "/home/student"
-    work = f"{home}/work"
+KERNEL = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+HOME = "/home/student"
+WORK = f"{HOME}/work"
+
+
+def _bwrap_command(scratch: Path, limits: Limits, uid: int, ipc_dir: Path, copy_files: bool) -> list[str]:
+    """bwrap ... setpriv ... python -m ipykernel_launcher -f {connection_file}."""
     args = [
         BWRAP,
         "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
@@ -343,37 +349,32 @@ def _bwrap_command(scratch: Path, limits: Limits, uid: int, result_fd: int) -> l
         *_system_binds(),
         "--proc", "/proc",
         "--dev", "/dev",
-        *_parent_dirs([home]),
+        *_parent_dirs([HOME]),
         # tmpfs lives in RAM: /tmp and home (caches, kernel runtime files) stay small.
         "--perms", "1777", "--size", str(min(limits.disk_bytes, SMALL_TMPFS)), "--tmpfs", "/tmp",
-        "--perms", "1777", "--size", str(min(limits.disk_bytes, SMALL_TMPFS)), "--tmpfs", home,
-        "--perms", "1777", "--size", str(limits.disk_bytes), "--tmpfs", work,
+        "--perms", "1777", "--size", str(min(limits.disk_bytes, SMALL_TMPFS)), "--tmpfs", HOME,
+        "--perms", "1777", "--size", str(limits.disk_bytes), "--tmpfs", WORK,
         # After the /tmp tmpfs: a course checked out under /tmp (as CI's clone may be) needs its
-        # ancestors created inside that tmpfs, traversable by the sandbox uid.
-        *_parent_dirs(_python_roots()),
-        "--ro-bind", str(scratch / "submission"), f"{home}/.submission",
+        # ancestors created inside that tmpfs, traversable by the sandbox uid; so does the
+        # socket folder, bound at its host path so the connection file means the same inside.
+        *_parent_dirs(_python_roots() + [str(ipc_dir)]),
+        "--bind", str(ipc_dir), str(ipc_dir),
+        "--ro-bind", str(scratch / "submission"), f"{HOME}/.submission",
         "--ro-bind", str(scratch / "passwd"), "/etc/passwd",
         "--ro-bind", str(scratch / "group"), "/etc/group",
     ]
     for root in _python_roots():
         args += ["--ro-bind", root, root]
     args += [
-        "--chdir", work,
+        "--chdir", WORK,
         SETPRIV, f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
         "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--",
-        sys.executable, "-m", "actlab.grading._kernel_runner",
-        "-", str(result_fd), str(limits.cell_timeout), str(limits.notebook_timeout),
-        f"{home}/.submission",
     ]
-    return args
-
-
-def _plain_command(scratch: Path, limits: Limits, result_fd: int) -> list[str]:
-    return [
-        sys.executable, "-m", "actlab.grading._kernel_runner",
-        "-", str(result_fd), str(limits.cell_timeout), str(limits.notebook_timeout),
-        str(scratch / "submission"),
-    ]
+    if copy_files:
+        # Data files from the submission, copied so the notebook can read (and scribble on)
+        # them in its own tmpfs working folder.
+        args += ["/bin/sh", "-c", f'cp -R {HOME}/.submission/. . && exec "$@"', "copy-in"]
+    return args + KERNEL
 
 
 def _child_env(home: str) -> dict[str, str]:
@@ -404,7 +405,14 @@ def _child_env(home: str) -> dict[str, str]:
 
 
 def _limited(command: list[str], limits: Limits, cgroups: "_CGroups | None") -> list[str]:
-    """``command`` behind prlimit (rlimits inherited by the whole tree) and cgroup entry."""
+    """``command`` behind prlimit (rlimits inherited by the whole tree) and cgroup entry.
+
+    Limits and cgroup membership are set by a small shell + prlimit in front of the
+    command, not by preexec_fn, which is unsafe when the caller has threads (a Dask worker
+    does). The command stays a list of words, so the kernel manager can append its own
+    arguments."""
+    if not os.access(PRLIMIT, os.X_OK):  # only reachable with --no-sandbox
+        return command
     prlimit = [
         PRLIMIT,
         f"--as={limits.memory_bytes}",
@@ -414,127 +422,100 @@ def _limited(command: list[str], limits: Limits, cgroups: "_CGroups | None") -> 
         "--core=0",
         "--",
     ]
-    if not os.access(PRLIMIT, os.X_OK):  # only reachable with --no-sandbox
-        return command
     join = cgroups.join_command() if cgroups is not None else ""
-    return ["/bin/sh", "-c", join + "exec " + shlex.join(prlimit + command)]
+    return ["/bin/sh", "-c", join + 'exec "$@"', "sandbox", *prlimit, *command]
 
 
-def _error_output(ename: str, evalue: str) -> dict:
-    return nbformat.v4.new_output("error", ename=ename, evalue=evalue,
-                                  traceback=[f"{ename}: {evalue}"])
-
-
-def _read_capped(fd: int, cap: int, sink: list) -> None:
-    chunks, total = [], 0
-    with os.fdopen(fd, "rb") as stream:
-        while True:
-            block = stream.read(1 << 20)
-            if not block:
-                break
-            total += len(block)
-            if total > cap:
-                sink.append(None)
-                return
-            chunks.append(block)
-    sink.append(b"".join(chunks))
-
-
-def _write_stdin(proc: subprocess.Popen, data: bytes) -> None:
+def _kill_process_group(km) -> None:
+    process = getattr(getattr(km, "provisioner", None), "process", None)
+    if process is None:
+        return
     try:
-        proc.stdin.write(data)
-        proc.stdin.close()
-    except (BrokenPipeError, OSError):
-        pass
-
-
-def _kill_tree(proc: subprocess.Popen) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
+        os.killpg(process.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
-    try:
-        proc.kill()
-    except ProcessLookupError:
-        pass
+
+
+def _has_files(folder: Path) -> bool:
+    return any(p.is_file() for p in folder.rglob("*"))
 
 
 def execute_notebook(nb, workdir: str | None = None, limits: Limits | None = None,
                      sandbox: bool = True):
-    """Execute ``nb`` (an nbformat v4 NotebookNode) in the sandbox.
+    """Execute ``nb`` (an nbformat v4 NotebookNode) with its kernel in the sandbox.
 
     ``workdir``: the submission folder whose non-notebook files the notebook may read.
     Returns ``(executed_nb, outcome)``: a copy of ``nb`` whose code cells carry the outputs
     the kernel produced (cells that never ran carry an error output, so nbgrader cannot
     score them as passed), and the outcome dict (status, detail, seconds).
-    ``sandbox=False`` runs the same runner without bubblewrap (``--no-sandbox``).
+    ``sandbox=False`` runs the same kernel without bubblewrap (``--no-sandbox``).
     """
+    from . import executor
+
     limits = limits or Limits()
     start = time.monotonic()
     out_nb = copy.deepcopy(nb)
-    for cell in out_nb.cells:
-        if cell.cell_type == "code":
-            cell.outputs = []
-            cell.execution_count = None
-    payload = nbformat.writes(out_nb).encode("utf-8")
 
     _sweep_stale()
     scratch = Path(tempfile.mkdtemp(prefix=f"actlab-sandbox-{os.getpid()}-"))
     os.chmod(scratch, 0o755)
     cgroups = _CGroups(limits) if sandbox else None
-    result_sink: list = []
-    timed_out_hard = False
+    timed_out_hard = threading.Event()
     stderr_tail = ""
+    hard_limit = limits.notebook_timeout + STARTUP_GRACE_SECONDS
     try:
         _copy_submission_files(workdir, scratch / "submission")
-        read_fd, write_fd = os.pipe()
         uid = _sandbox_uid()
         # A passwd/group that knows only the student: no host accounts leak in.
-        (scratch / "passwd").write_text(f"student:x:{uid}:{uid}:student:/home/student:/bin/false\n")
+        (scratch / "passwd").write_text(f"student:x:{uid}:{uid}:student:{HOME}:/bin/false\n")
         (scratch / "group").write_text(f"student:x:{uid}:\n")
         for name in ("passwd", "group"):
             os.chmod(scratch / name, 0o644)
+        # The kernel's sockets: a folder the kernel owns while it binds them (see executor).
+        ipc_dir = scratch / "ipc"
+        ipc_dir.mkdir(mode=0o700)
         if sandbox:
-            command = _bwrap_command(scratch, limits, uid, write_fd)
-            env = _child_env("/home/student")
+            os.chown(ipc_dir, uid, uid)
+            command = _bwrap_command(scratch, limits, uid, ipc_dir, _has_files(scratch / "submission"))
+            env = _child_env(HOME)
+            launch = {"cwd": str(scratch), "independent": True}
         else:
-            command = _plain_command(scratch, limits, write_fd)
+            command = list(KERNEL)
             env = _child_env(str(scratch))
             env["PATH"] = os.environ.get("PATH", env["PATH"])
+            launch = {"cwd": str(scratch / "submission")}
+        km = executor.SandboxKernelManager(_limited(command, limits, cgroups),
+                                           connection_file=str(ipc_dir / "kernel.json"),
+                                           owner_uid=uid if sandbox else None)
 
-        # Limits and cgroup membership are set by a small shell + prlimit in front of the
-        # command, not by preexec_fn, which is unsafe when the caller has threads (a
-        # Dask worker does).
-        command = _limited(command, limits, cgroups)
+        def lock_sockets():
+            # From now on student code runs: the kernel may no longer add, swap or remove
+            # anything in the socket folder.
+            os.chown(ipc_dir, os.getuid(), os.getgid())
+            os.chmod(ipc_dir, 0o755)
 
+        def watchdog():
+            timed_out_hard.set()
+            _kill_process_group(km)
+            if cgroups is not None:
+                cgroups.kill_all()
+
+        timer = threading.Timer(hard_limit, watchdog)
+        timer.daemon = True
         stderr_path = scratch / "stderr.txt"
         with open(stderr_path, "wb") as stderr_file:
-            proc = subprocess.Popen(
-                command,
-                stdin=subprocess.PIPE,
-                stdout=subprocess.DEVNULL,
-                stderr=stderr_file,
-                env=env,
-                cwd=str(scratch / "submission") if not sandbox else "/",
-                pass_fds=(write_fd,),
-                start_new_session=True,
-            )
-        os.close(write_fd)
-        feeder = threading.Thread(target=_write_stdin, args=(proc, payload), daemon=True)
-        reader = threading.Thread(target=_read_capped, args=(read_fd, MAX_RESULT_BYTES, result_sink),
-                                  daemon=True)
-        feeder.start()
-        reader.start()
-        hard_limit = limits.notebook_timeout + STARTUP_GRACE_SECONDS
-        try:
-            proc.wait(timeout=hard_limit)
-        except subprocess.TimeoutExpired:
-            timed_out_hard = True
-        _kill_tree(proc)
-        if cgroups is not None:
-            cgroups.kill_all()
-        proc.wait()
-        reader.join(timeout=30)
+            timer.start()
+            try:
+                status, detail = executor.run_cells(
+                    out_nb, km, limits.cell_timeout, limits.notebook_timeout,
+                    on_ready=lock_sockets if sandbox else None,
+                    env=env, stdout=subprocess.DEVNULL, stderr=stderr_file, **launch)
+            finally:
+                timer.cancel()
+                # The whole tree goes, whatever the kernel left running.
+                _kill_process_group(km)
+                if cgroups is not None:
+                    cgroups.kill_all()
         try:
             stderr_tail = stderr_path.read_bytes()[-2000:].decode("utf-8", "replace")
         except OSError:
@@ -545,38 +526,14 @@ def execute_notebook(nb, workdir: str | None = None, limits: Limits | None = Non
             cgroups.remove()
         shutil.rmtree(scratch, ignore_errors=True)
 
-    result = None
-    raw = result_sink[0] if result_sink else None
-    if raw:
-        try:
-            result = json.loads(raw)
-        except ValueError:
-            result = None
-    if timed_out_hard:
+    if timed_out_hard.is_set():
         status, detail = "timed_out", f"sandbox killed after {hard_limit:.0f} s (whole-notebook limit)"
-        result = None
-    elif result is None:
-        status = "killed_memory" if oom else "crashed"
-        detail = "the sandbox returned no result" + (" (memory cgroup OOM kill)" if oom else "")
-        if stderr_tail.strip():
-            detail += ": " + stderr_tail.strip().splitlines()[-1][:300]
-    else:
-        status = result.get("status") if result.get("status") in STATUSES else "crashed"
-        detail = str(result.get("detail", ""))[:2000]
-        if status == "crashed" and oom:
-            status, detail = "killed_memory", detail + " (memory cgroup OOM kill)"
-
-    cells = (result or {}).get("cells", {}) if isinstance(result, dict) else {}
-    for index, cell in enumerate(out_nb.cells):
-        if cell.cell_type != "code":
-            continue
-        got = cells.get(str(index)) if isinstance(cells, dict) else None
-        if isinstance(got, dict) and isinstance(got.get("outputs"), list):
-            cell.outputs = [nbformat.from_dict(o) for o in got["outputs"]]
-            count = got.get("execution_count")
-            cell.execution_count = count if isinstance(count, int) else None
-        else:
-            cell.outputs = [_error_output("NotRunError", f"not run: {detail or status}")]
+    elif oom and status in ("crashed", "ok"):
+        status, detail = "killed_memory", (detail + " (memory cgroup OOM kill)").strip()
+    elif status == "crashed" and stderr_tail.strip() and "kernel failed" in detail:
+        detail += ": " + stderr_tail.strip().splitlines()[-1][:300]
+    if status not in STATUSES:
+        status = "crashed"
     try:
         nbformat.validate(out_nb)
     except nbformat.ValidationError as exc:
@@ -584,11 +541,12 @@ def execute_notebook(nb, workdir: str | None = None, limits: Limits | None = Non
         status, detail = "crashed", f"invalid outputs from the kernel: {str(exc)[:200]}"
         for cell in out_nb.cells:
             if cell.cell_type == "code":
-                cell.outputs = [_error_output("InvalidOutputError", detail)]
+                cell.outputs = [executor.error_output("InvalidOutputError", detail)]
                 cell.execution_count = None
-    outcome = {"status": status, "detail": detail, "seconds": round(time.monotonic() - start, 3)}
+    outcome = {"status": status, "detail": detail[:2000], "seconds": round(time.monotonic() - start, 3)}
     out_nb.metadata.setdefault("actlab", {})["sandbox"] = outcome
     return out_nb, outcome
+
 
 
 class SandboxedExecute(NbGraderPreprocessor):
