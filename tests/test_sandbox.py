@@ -106,12 +106,24 @@ def probe(tmp_path_factory):
         "    except OSError as exc:\n        error = type(exc).__name__; break\n"
         "for k in kids:\n    k.kill(); k.wait()\n"
         "print(json.dumps({'started': len(kids), 'error': error}))",
-        # 4: can the kernel reach the runner's result pipe or ptrace it?
-        "import json, os\nppid = os.getppid()\nresult = {}\n"
-        "try:\n    result['fds'] = os.listdir(f'/proc/{ppid}/fd')\n"
-        "except OSError as exc:\n    result['fds'] = type(exc).__name__\n"
-        "try:\n    open(f'/proc/{ppid}/mem', 'rb').read(1); result['mem'] = 'read'\n"
-        "except OSError as exc:\n    result['mem'] = type(exc).__name__\n"
+        # 4: can the kernel see the grader's processes, or tamper with its socket folder?
+        "import json, os\nfrom ipykernel import get_connection_file\nresult = {}\ncmds = []\n"
+        "for pid in [p for p in os.listdir('/proc') if p.isdigit()]:\n"
+        "    try:\n        cmds.append(open(f'/proc/{pid}/cmdline', 'rb').read().replace(b'\\0', b' ').decode())\n"
+        "    except OSError:\n        pass\n"
+        "result['grader_visible'] = any('pytest' in c or 'xdist' in c for c in cmds)\n"
+        "folder = os.path.dirname(get_connection_file())\n"
+        "sockets = sorted(n for n in os.listdir(folder) if n != 'kernel.json')\n"
+        "result['sockets'] = len(sockets)\n"
+        "attempts = {\n"
+        "    'plant': lambda: open(os.path.join(folder, 'planted'), 'w').close(),\n"
+        "    'symlink': lambda: os.symlink('/etc/passwd', os.path.join(folder, 'evil')),\n"
+        "    'unlink': lambda: os.unlink(os.path.join(folder, sockets[0])),\n"
+        "    'swap': lambda: os.rename(os.path.join(folder, sockets[0]), os.path.join(folder, 'moved')),\n"
+        "}\n"
+        "for name, attempt in attempts.items():\n"
+        "    try:\n        attempt(); result[name] = 'done'\n"
+        "    except OSError as exc:\n        result[name] = type(exc).__name__\n"
         "print(json.dumps(result))",
         # 5: a file bigger than RLIMIT_FSIZE, and disk use beyond the tmpfs
         "import json\nresult = {}\n"
@@ -182,11 +194,15 @@ def test_two_thousand_processes_are_bounded_by_the_process_limit(probe):
     assert report["error"] in ("BlockingIOError", "OSError", "PermissionError")
 
 
-def test_kernel_cannot_reach_the_runners_result_pipe(probe):
-    """Can the kernel list the runner's file descriptors or read its memory (to forge the
-    result)? The runner is non-dumpable, so both must fail."""
+def test_kernel_cannot_see_the_grader_or_touch_its_socket_folder(probe):
+    """Can the kernel see the grading processes, or plant, link, remove or swap anything in
+    the folder of its ZMQ sockets (so that the grader would reconnect elsewhere)? The folder
+    is handed back to the grader before the first cell runs, so every attempt must fail."""
     report = _report(probe[0].cells[4])
-    assert report == {"fds": "PermissionError", "mem": "PermissionError"}
+    assert report["grader_visible"] is False
+    assert report["sockets"] == 5  # shell, iopub, stdin, control, heartbeat
+    assert {k: report[k] for k in ("plant", "symlink", "unlink", "swap")} == dict.fromkeys(
+        ("plant", "symlink", "unlink", "swap"), "PermissionError")
 
 
 def test_files_larger_than_the_file_size_limit_cannot_be_written(probe):
@@ -199,6 +215,23 @@ def test_output_flood_is_truncated(probe):
     text = "".join(o.get("text", "") for o in probe[0].cells[6].outputs)
     assert len(text) < 1_100_000
     assert "output beyond" in text
+
+
+def test_oversized_message_is_dropped_and_later_failures_still_count():
+    """Does one 80 MB output message (above the 64 MiB cap per ZMQ message) stay out of the
+    grader's memory, while a failing assertion after it is still recorded as an error (from
+    the shell reply) and the notebook ends within its limits?"""
+    from actlab.grading import executor
+
+    nb = _notebook("import sys\nsys.stdout.write('x' * 80_000_000)\nsys.stdout.flush()",
+                   "assert False, 'still caught'", "y = 1")
+    start = time.monotonic()
+    out, outcome = execute_notebook(nb, None, Limits(cell_timeout=20, notebook_timeout=60))
+    assert 80_000_000 > executor.MAX_MESSAGE_BYTES
+    assert outcome["status"] == "ok", outcome
+    assert sum(len(json.dumps(o)) for o in out.cells[0].outputs) < 2_000_000
+    assert "AssertionError" in [o.get("ename") for o in out.cells[1].outputs]
+    assert time.monotonic() - start < 40
 
 
 def test_memory_bomb_stops_at_the_memory_cap():

@@ -402,7 +402,9 @@ def _socket(ctx):
     )
 
 
-KILL_RUNNER = CORRECT + "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\n"
+# The kernel's parent is the sandbox's init (root, in the kernel's own pid namespace); the
+# grader that drives the kernel is not even visible. The kill fails, the answers stand.
+KILL_PARENT = CORRECT + "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\n"
 
 HONEST = {"honest_correct": (CORRECT, 3.0), "honest_partial": (PARTIAL, 1.0)}
 
@@ -478,6 +480,7 @@ def cases() -> list[Case]:
                      q.format("writes to the gradebook and sources", "refused and flagged")),
         _answer_case("open_socket", _socket, 0, "graded",
                      q.format("opens sockets", "left without any network, loopback included")),
-        _answer_case("kill_runner", KILL_RUNNER, 0, "crashed",
-                     q.format("kills the process that runs it", "given no test points")),
+        _answer_case("kill_parent", KILL_PARENT, 3, "tampering_suspected",
+                     q.format("tries to kill the process above its kernel",
+                              "left harmless (the kill fails), its points kept but flagged")),
     ]
