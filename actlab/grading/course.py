@@ -279,8 +279,11 @@ DEMO_ANSWERS = {
 }
 
 
-def _demo_cell(source: str, grade_id: str, *, solution=False, grade=False, points=0):
-    cell = nbformat.v4.new_code_cell(source)
+def nbgrader_cell(source: str, grade_id: str, *, cell_type: str = "code", solution=False,
+                  grade=False, points=0):
+    """A code (or markdown) cell with nbgrader's metadata; locked unless it is a solution."""
+    make = nbformat.v4.new_code_cell if cell_type == "code" else nbformat.v4.new_markdown_cell
+    cell = make(source)
     meta = {"grade": grade, "solution": solution, "locked": not solution,
             "grade_id": grade_id, "schema_version": 3}
     if grade:
@@ -311,9 +314,9 @@ def write_demo_course(root: Path | str, assignment: str = DEMO_ASSIGNMENT) -> Pa
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.cells = [
         nbformat.v4.new_markdown_cell("Write `leaky(x, alpha)`."),
-        _demo_cell(_DEMO_SOLUTION, "leaky", solution=True),
-        _demo_cell(_DEMO_TEST_POSITIVE, "test_leaky_positive", grade=True, points=1),
-        _demo_cell(_DEMO_TEST_NEGATIVE, "test_leaky_negative", grade=True, points=2),
+        nbgrader_cell(_DEMO_SOLUTION, "leaky", solution=True),
+        nbgrader_cell(_DEMO_TEST_POSITIVE, "test_leaky_positive", grade=True, points=1),
+        nbgrader_cell(_DEMO_TEST_NEGATIVE, "test_leaky_negative", grade=True, points=2),
     ]
     nbformat.write(nb, root / "source" / assignment / f"{assignment}.ipynb")
     return root

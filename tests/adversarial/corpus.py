@@ -23,6 +23,8 @@ from typing import Callable
 
 import nbformat
 
+from actlab.grading.course import nbgrader_cell
+
 ASSIGNMENT = "ps_guard"
 
 CORRECT = (
@@ -59,17 +61,6 @@ _TEST_HIDDEN = (
 )
 
 
-def _cell(source, grade_id, *, cell_type="code", solution=False, grade=False, points=0):
-    make = nbformat.v4.new_code_cell if cell_type == "code" else nbformat.v4.new_markdown_cell
-    cell = make(source)
-    meta = {"grade": grade, "solution": solution, "locked": not solution,
-            "grade_id": grade_id, "schema_version": 3}
-    if grade:
-        meta["points"] = points
-    cell.metadata["nbgrader"] = meta
-    return cell
-
-
 def write_course(root: Path, *, cell_timeout: float, notebook_timeout: float,
                  memory_bytes: int) -> Path:
     """Write the fixture course (config, source notebook, an instructor gradebook file)."""
@@ -91,11 +82,11 @@ def write_course(root: Path, *, cell_timeout: float, notebook_timeout: float,
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.cells = [
-        _cell("Write `squash(x)`, the logistic sigmoid.", "intro", cell_type="markdown"),
-        _cell("import numpy as np", "imports"),
-        _cell(_SOLUTION, "squash", solution=True),
-        _cell(_TEST_VISIBLE, "test_visible", grade=True, points=1),
-        _cell(_TEST_HIDDEN, "test_hidden", grade=True, points=2),
+        nbgrader_cell("Write `squash(x)`, the logistic sigmoid.", "intro", cell_type="markdown"),
+        nbgrader_cell("import numpy as np", "imports"),
+        nbgrader_cell(_SOLUTION, "squash", solution=True),
+        nbgrader_cell(_TEST_VISIBLE, "test_visible", grade=True, points=1),
+        nbgrader_cell(_TEST_HIDDEN, "test_hidden", grade=True, points=2),
     ]
     nbformat.write(nb, root / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
     return root
