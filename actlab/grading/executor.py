@@ -247,8 +247,7 @@ def run_cells(nb, km: SandboxKernelManager, cell_timeout: float, notebook_timeou
                 ):
                     status, detail = "killed_memory", f"MemoryError in cell {index} (memory cap reached)"
     except DeadKernelError:
-        status, detail = "crashed", "kernel died"
-        stopped_at = max(index, 0) if index >= 0 else -1
+        status, detail, stopped_at = "crashed", "kernel died", index
     except Exception as exc:  # the kernel never came up, or the protocol broke down
         status = "crashed"
         detail = f"kernel failed: {type(exc).__name__}: {exc}"[:2000]

@@ -494,11 +494,15 @@ def execute_notebook(nb, workdir: str | None = None, limits: Limits | None = Non
             os.chown(ipc_dir, os.getuid(), os.getgid())
             os.chmod(ipc_dir, 0o755)
 
-        def watchdog():
-            timed_out_hard.set()
+        def kill_sandbox():
+            # The whole tree goes, whatever the kernel left running.
             _kill_process_group(km)
             if cgroups is not None:
                 cgroups.kill_all()
+
+        def watchdog():
+            timed_out_hard.set()
+            kill_sandbox()
 
         timer = threading.Timer(hard_limit, watchdog)
         timer.daemon = True
@@ -512,10 +516,7 @@ def execute_notebook(nb, workdir: str | None = None, limits: Limits | None = Non
                     env=env, stdout=subprocess.DEVNULL, stderr=stderr_file, **launch)
             finally:
                 timer.cancel()
-                # The whole tree goes, whatever the kernel left running.
-                _kill_process_group(km)
-                if cgroups is not None:
-                    cgroups.kill_all()
+                kill_sandbox()
         try:
             stderr_tail = stderr_path.read_bytes()[-2000:].decode("utf-8", "replace")
         except OSError:
