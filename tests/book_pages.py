@@ -1,4 +1,5 @@
-"""The book's pages in reading order, as `_toc.yml` lists them (shared by the book and browser tests)."""
+"""The book's pages in reading order, as `_toc.yml` lists them, and its chapters (shared by the
+book and browser tests)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 import yaml
 
 REPO = Path(__file__).resolve().parent.parent
+CHAPTERS = ["01_nonlinearity", "02_saturation", "03_relu", "04_variants", "05_choosing"]
 
 
 def toc_files() -> list[str]:

@@ -14,14 +14,14 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from book_pages import toc_files
+from book_pages import CHAPTERS, toc_files
 from bs4 import BeautifulSoup
+
+from actlab.assignments import ASSIGNMENTS
 
 REPO = Path(__file__).resolve().parent.parent
 BOOK = REPO / "book"
 
-CHAPTERS = ["01_nonlinearity", "02_saturation", "03_relu", "04_variants", "05_choosing"]
-ASSIGNMENTS = ["ps1_nonlinearity", "ps2_saturation", "ps3_relu", "ps4_variants", "ps5_custom"]
 # The figures each chapter draws in code cells: a lower bound on its <img> count.
 MIN_FIGURES = {"01_nonlinearity": 3, "02_saturation": 4, "03_relu": 4, "04_variants": 11,
                "05_choosing": 2}
