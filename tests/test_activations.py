@@ -610,19 +610,6 @@ def test_parameter_gradients_keep_the_contract_at_extremes(dtype):
     np.testing.assert_array_equal(x, before)
 
 
-def test_every_reference_key_is_in_the_book_bibliography():
-    """Does each registry entry's `reference` name a BibTeX key that book/references.bib defines?"""
-    import re
-    from pathlib import Path
-
-    bib = Path(__file__).resolve().parents[1] / "book" / "references.bib"
-    if not bib.exists():
-        pytest.skip("book/references.bib not present in this checkout")
-    keys = set(re.findall(r"@\w+\{\s*([^,\s]+)\s*,", bib.read_text(encoding="utf-8")))
-    missing = {a.reference for a in A.REGISTRY.values() if a.reference} - keys
-    assert not missing, f"keys missing from references.bib: {sorted(missing)}"
-
-
 @settings(deadline=None, max_examples=150)
 @given(st.sampled_from(SAME_SHAPE),
        hnp.arrays(st.sampled_from([np.float32, np.float64]),

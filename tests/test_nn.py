@@ -774,11 +774,10 @@ def test_relu_mlp_learns_handwritten_digits():
     """On scikit-learn's 8×8 digits (1,797 real images), does a 64-64-32-10 ReLU MLP trained
     with the seed's recipe (Adam, batch 32, validation split 0.2) pass 90 % validation accuracy
     within 5 epochs, with the training loss falling every epoch?"""
-    from sklearn.datasets import load_digits
+    from actlab.data import load_digits
 
     digits = load_digits()
-    X = (digits.data / 16.0).astype(np.float32)
-    history = nn.train(nn.mlp([64, 64, 32, 10], activation="relu", seed=0), X, digits.target,
+    history = nn.train(nn.mlp([64, 64, 32, 10], activation="relu", seed=0), digits.X, digits.y,
                        epochs=5, progress=False)
     assert history.val_accuracy[-1] > 0.9
     assert all(b < a for a, b in zip(history.loss, history.loss[1:]))
