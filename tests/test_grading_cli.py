@@ -8,17 +8,15 @@ of the files it wrote. Runs under the bubblewrap sandbox when the machine has it
 from __future__ import annotations
 
 import csv
-import io
 import subprocess
 import sys
-import tarfile
 from pathlib import Path
 
 import pytest
 
 from actlab.grading import cli
 from actlab.grading.course import (DEMO_ASSIGNMENT, build_template, demo_submission, load_course,
-                                   write_demo_course)
+                                   unpack_folder, write_demo_course)
 
 pytestmark = [pytest.mark.grading, pytest.mark.xdist_group("grading_cli")]
 
@@ -42,13 +40,13 @@ def _sandbox_flag() -> list[str]:
     return [] if bwrap_available() else ["--no-sandbox"]
 
 
-def make_course(root: Path, students: dict) -> tuple[Path, Path]:
-    """A demo course under ``root`` and a submitted folder holding ``students``."""
+def make_course(root: Path, students: dict):
+    """A demo course under ``root`` and a submitted folder holding ``students``; returns
+    (course folder, submitted folder, the assignment's template)."""
     course = write_demo_course(root / "course")
     template = build_template(load_course(course), A)
     release = root / "release"
-    with tarfile.open(fileobj=io.BytesIO(template.archive)) as tar:
-        tar.extractall(release, filter="data")
+    unpack_folder(template.archive, release)
     release_nb = release / "release" / A / f"{A}.ipynb"
     submitted = root / "submitted"
     submitted.mkdir()
@@ -64,14 +62,14 @@ def make_course(root: Path, students: dict) -> tuple[Path, Path]:
             continue
         data = b'{"cells": [ this is not JSON' if kind == "broken" else demo_submission(release_nb, kind)
         target.write_bytes(data)
-    return course, submitted
+    return course, submitted, template
 
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     """(course, submitted, out, exit code) of one full `actlab grade` run."""
     root = tmp_path_factory.mktemp("grade_cli")
-    course, submitted = make_course(root, STUDENTS)
+    course, submitted, _ = make_course(root, STUDENTS)
     out = root / "out"
     code = cli.main([str(submitted), "--course", str(course), "--out", str(out),
                      "--workers", "2", "--quiet", *_sandbox_flag()])
@@ -230,8 +228,7 @@ def test_problem_set_one_solution_scores_full_marks_and_its_release_scores_zero(
     """Graded against the real ps1, does the instructor's notebook get full marks and the blank release 0?"""
     name = "ps1_nonlinearity"
     template = build_template(load_course(REPO), name)
-    with tarfile.open(fileobj=io.BytesIO(template.archive)) as tar:
-        tar.extractall(tmp_path / "tpl", filter="data")
+    unpack_folder(template.archive, tmp_path / "tpl")
     submitted = tmp_path / "submitted"
     for student, source in [("instructor", tmp_path / "tpl" / "source"),
                             ("blank", tmp_path / "tpl" / "release")]:

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from actlab.grading import cli
-from actlab.grading.course import DEMO_ASSIGNMENT, build_template, load_course
+from actlab.grading.course import DEMO_ASSIGNMENT, load_course
 from actlab.grading.job import JobSpec, run_job
 
 from test_grading_cli import _sandbox_flag, make_course
@@ -32,7 +32,7 @@ REPORTS = ("grades.csv", "details.csv")
 def batch(tmp_path_factory):
     """(course, submitted, reports of a one-worker run) for a four-student batch."""
     root = tmp_path_factory.mktemp("grade_parallel")
-    course, submitted = make_course(root, STUDENTS)
+    course, submitted, _ = make_course(root, STUDENTS)
     out = root / "sequential"
     assert _grade(course, submitted, out, "--workers", "1") == 0
     return course, submitted, {name: (out / name).read_bytes() for name in REPORTS}
@@ -80,14 +80,18 @@ def test_unreachable_scheduler_fails_with_status_one(batch, tmp_path):
     assert _grade(course, submitted, tmp_path, "--scheduler", "tcp://127.0.0.1:9") == 1
 
 
+def _solo_spec(course_dir, submitted, template, sandbox: bool) -> JobSpec:
+    """The job for student "solo" of a course made by make_course."""
+    course = load_course(course_dir)
+    return JobSpec("solo", A, {A: (submitted / "solo" / A / f"{A}.ipynb").read_bytes()},
+                   template.archive, template.notebooks, course.job_config(), course.course_id,
+                   sandbox=sandbox)
+
+
 def test_a_job_needs_only_its_pickled_spec(tmp_path, monkeypatch):
     """Can a job grade from its unpickled spec alone, with the course folder gone?"""
-    course_dir, submitted = make_course(tmp_path, {"solo": "correct"})
-    course = load_course(course_dir)
-    template = build_template(course, A)
-    spec = JobSpec("solo", A, {A: (submitted / "solo" / A / f"{A}.ipynb").read_bytes()},
-                   template.archive, template.notebooks, course.job_config(), course.course_id,
-                   sandbox=not _sandbox_flag())
+    course_dir, submitted, template = make_course(tmp_path, {"solo": "correct"})
+    spec = _solo_spec(course_dir, submitted, template, sandbox=not _sandbox_flag())
     wire = pickle.dumps(spec)
     shutil.rmtree(course_dir)
     shutil.rmtree(submitted)
@@ -104,12 +108,8 @@ def test_a_job_needs_only_its_pickled_spec(tmp_path, monkeypatch):
 
 def test_job_times_each_phase_and_cells_fit_inside_execution(tmp_path):
     """Does a job report its phase timings, with kernel time for cells inside the execute phase?"""
-    course_dir, submitted = make_course(tmp_path, {"solo": "partial"})
-    course = load_course(course_dir)
-    template = build_template(course, A)
-    spec = JobSpec("solo", A, {A: (submitted / "solo" / A / f"{A}.ipynb").read_bytes()},
-                   template.archive, template.notebooks, course.job_config(), course.course_id,
-                   sandbox=False)
+    course_dir, submitted, template = make_course(tmp_path, {"solo": "partial"})
+    spec = _solo_spec(course_dir, submitted, template, sandbox=False)
     result = run_job(spec)
     t = result.timings
     for phase in ("unpack", "intake", "sanitize", "execute", "cells", "kernel_start",

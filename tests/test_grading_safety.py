@@ -10,7 +10,6 @@ Also here: unit tests of the tampering scan (``actlab.grading.integrity``).
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import os
@@ -26,6 +25,8 @@ import pytest
 from adversarial import corpus
 from actlab.grading import integrity
 from actlab.grading.sandbox import bwrap_available
+
+from test_grading_cli import _rows
 
 GiB = 1024**3
 CELL_TIMEOUT = 8.0
@@ -46,22 +47,6 @@ def _tree_hashes(root: Path, skip: set[str]) -> dict[str, str]:
             continue
         hashes[str(rel)] = hashlib.sha256(path.read_bytes()).hexdigest()
     return hashes
-
-
-def _write_submission(folder: Path, files: dict) -> None:
-    folder.mkdir(parents=True)
-    for rel, data in files.items():
-        path = folder / rel
-        if isinstance(data, tuple) and data[0] == "sparse":
-            with open(path, "wb") as fh:
-                fh.truncate(data[1])
-        else:
-            path.write_bytes(data)
-
-
-def _read_csv(path: Path) -> list[dict]:
-    with open(path, newline="") as fh:
-        return list(csv.DictReader(fh))
 
 
 class _Listener:
@@ -163,16 +148,16 @@ def _grade_batch(tmp_path_factory) -> dict:
     for name, (answer, _) in corpus.HONEST.items():
         files = {f"{corpus.ASSIGNMENT}.ipynb": nbformat.writes(
             corpus.student_notebook(release_nb, answer)).encode()}
-        _write_submission(submitted / name / corpus.ASSIGNMENT, files)
-        _write_submission(alone / name / corpus.ASSIGNMENT, files)
+        corpus.write_files(submitted / name / corpus.ASSIGNMENT, files)
+        corpus.write_files(alone / name / corpus.ASSIGNMENT, files)
     if real_max is not None:
         for student, folder in (("real_solution", root / "source" / REAL),
                                 ("real_blank", root / "release" / REAL)):
             files = {f"{REAL}.ipynb": (folder / f"{REAL}.ipynb").read_bytes()}
-            _write_submission(submitted / student / REAL, files)
-            _write_submission(alone / student / REAL, files)
+            corpus.write_files(submitted / student / REAL, files)
+            corpus.write_files(alone / student / REAL, files)
     for case in corpus.cases():
-        _write_submission(submitted / case.name / corpus.ASSIGNMENT, case.build(ctx))
+        corpus.write_files(submitted / case.name / corpus.ASSIGNMENT, case.build(ctx))
 
     before = _tree_hashes(root, skip=set())
     start = time.monotonic()
@@ -182,11 +167,11 @@ def _grade_batch(tmp_path_factory) -> dict:
     after = _tree_hashes(root, skip=set())
     listener.close()
     return {
-        "grades": {(r["student_id"], r["assignment"]): r for r in _read_csv(tmp / "out" / "grades.csv")},
-        "details": _read_csv(tmp / "out" / "details.csv"),
-        "details_alone": _read_csv(tmp / "out_alone" / "details.csv"),
+        "grades": {(r["student_id"], r["assignment"]): r for r in _rows(tmp / "out" / "grades.csv")},
+        "details": _rows(tmp / "out" / "details.csv"),
+        "details_alone": _rows(tmp / "out_alone" / "details.csv"),
         "grades_alone": {(r["student_id"], r["assignment"]): r
-                         for r in _read_csv(tmp / "out_alone" / "grades.csv")},
+                         for r in _rows(tmp / "out_alone" / "grades.csv")},
         "real_max": real_max,
         "seconds": seconds, "before": before, "after": after,
         "connections": listener.connections, "planted": sorted(p.name for p in scratch.iterdir()),

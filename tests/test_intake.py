@@ -34,15 +34,7 @@ def _release_nb(release):
 
 
 def _hand_in(tmp_path, files) -> Path:
-    folder = tmp_path / "student" / NAME
-    folder.mkdir(parents=True)
-    for rel, data in files.items():
-        if isinstance(data, tuple):
-            with open(folder / rel, "wb") as fh:
-                fh.truncate(data[1])
-        else:
-            (folder / rel).write_bytes(data if isinstance(data, bytes) else nbformat.writes(data).encode())
-    return folder
+    return corpus.write_files(tmp_path / "student" / NAME, files)
 
 
 def _verdict(tmp_path, release, files, **kw):

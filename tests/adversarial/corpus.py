@@ -25,6 +25,7 @@ import nbformat
 
 from actlab.grading.course import nbgrader_cell
 
+REPO = Path(__file__).resolve().parents[2]
 ASSIGNMENT = "ps_guard"
 
 CORRECT = (
@@ -105,6 +106,19 @@ def _nb_bytes(nb) -> bytes:
     return nbformat.writes(nb).encode("utf-8")
 
 
+def write_files(folder: Path, files: dict) -> Path:
+    """Hand in ``files`` ({relative path: bytes, a notebook, or ("sparse", size)}) as ``folder``."""
+    folder.mkdir(parents=True)
+    for rel, data in files.items():
+        path = folder / rel
+        if isinstance(data, tuple) and data[0] == "sparse":
+            with open(path, "wb") as fh:
+                fh.truncate(data[1])
+        else:
+            path.write_bytes(data if isinstance(data, bytes) else _nb_bytes(data))
+    return folder
+
+
 @dataclass
 class Context:
     """What builders know: the released notebook and paths the attacks aim at."""
@@ -117,8 +131,8 @@ class Context:
 
 @dataclass
 class Case:
-    """One submission: ``build(ctx) -> {relative path: bytes}`` (a path ending in
-    ``.sparse`` followed by a size creates a sparse file instead), and the expected result."""
+    """One submission: ``build(ctx) -> {relative path: bytes}`` (a value ``("sparse", size)``
+    creates a sparse file of that size instead; see :func:`write_files`), and the expected result."""
 
     name: str
     build: Callable
@@ -144,13 +158,6 @@ def _edit_case(name, edit, points, status, question) -> Case:
 
 def _tests(nb):
     return [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")]
-
-
-def _answer(nb, text):
-    for cell in nb.cells:
-        if cell.metadata.get("nbgrader", {}).get("solution"):
-            cell.source = text
-    return nb
 
 
 # --- intake --------------------------------------------------------------------------------
@@ -190,14 +197,14 @@ def _extra(ctx):
 
 def _delete_test(nb):
     nb.cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") != "test_hidden"]
-    return _answer(nb, CORRECT)
+    return student_notebook(nb, CORRECT)
 
 
 def _delete_metadata(nb):
     # The solution cell loses its nbgrader metadata; intake recognises it by its cell id.
     for cell in nb.cells:
         cell.metadata.pop("nbgrader", None)
-    return _answer(nb, WRONG)
+    return student_notebook(nb, WRONG)
 
 
 def _duplicate(nb):
@@ -208,13 +215,13 @@ def _duplicate(nb):
         fake.id = nbformat.v4.new_code_cell().id
         fakes.append(fake)
     nb.cells = nb.cells[:3] + fakes + nb.cells[3:]
-    return _answer(nb, WRONG)
+    return student_notebook(nb, WRONG)
 
 
 def _edit_tests(nb):
     for test in _tests(nb):
         test.source = "pass  # the tests are fine"
-    return _answer(nb, WRONG)
+    return student_notebook(nb, WRONG)
 
 
 def _forge_outputs(nb):
@@ -222,12 +229,12 @@ def _forge_outputs(nb):
         if cell.cell_type == "code":
             cell.execution_count = count
             cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="All tests passed!\n")]
-    return _answer(nb, WRONG)
+    return student_notebook(nb, WRONG)
 
 
 def _kernelspec(nb):
     nb.metadata["kernelspec"] = {"name": "bash", "display_name": "Bash", "language": "bash"}
-    return _answer(nb, CORRECT)
+    return student_notebook(nb, CORRECT)
 
 
 def _cell_types(nb):
@@ -236,7 +243,7 @@ def _cell_types(nb):
         test.pop("outputs", None)
         test.pop("execution_count", None)
         test.attachments = {}
-    return _answer(nb, WRONG)
+    return student_notebook(nb, WRONG)
 
 
 # --- execution ---------------------------------------------------------------------------
@@ -331,7 +338,7 @@ INPUT_TRANSFORMER = (
 def _read_secrets(ctx):
     targets = [str(ctx.course_root / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"),
                str(ctx.course_root / "gradebook.db"),
-               "/work/main/solutions", "/work/main/grading-work", "/root/.bash_history"]
+               str(REPO / "solutions"), str(REPO / "grading-work"), "/root/.bash_history"]
     return (
         "import os\n"
         "found = []\n"
