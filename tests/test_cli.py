@@ -23,13 +23,9 @@ ACTLAB_SCRIPT = Path(sys.executable).with_name("actlab")
 
 
 @pytest.fixture(scope="module")
-def cache_env(tmp_path_factory):
-    """Environment whose ACTLAB_CACHE_DIR is a private folder already holding the digits."""
-    from actlab.data import load_mnist
-
-    cache = tmp_path_factory.mktemp("cache")
-    load_mnist(cache_dir=cache)
-    env = dict(os.environ, ACTLAB_CACHE_DIR=str(cache), MPLBACKEND="Agg")
+def cache_env(mnist_cache):
+    """Environment whose ACTLAB_CACHE_DIR is the run's folder already holding the digits."""
+    env = dict(os.environ, ACTLAB_CACHE_DIR=str(mnist_cache), MPLBACKEND="Agg")
     for var in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
         env.pop(var, None)
     return env

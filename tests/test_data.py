@@ -35,14 +35,6 @@ from actlab.data import (
 
 
 @pytest.fixture(scope="module")
-def mnist_cache(tmp_path_factory):
-    """A private cache folder holding the embedded digits, parsed once per module."""
-    folder = tmp_path_factory.mktemp("cache")
-    load_mnist(cache_dir=folder)
-    return folder
-
-
-@pytest.fixture(scope="module")
 def mnist5k(mnist_cache):
     """The embedded 5,000 digits (read from the module's cache)."""
     return load_mnist(cache_dir=mnist_cache)

@@ -162,9 +162,9 @@ def test_full_dataset_uses_its_official_test_part(digits):
     assert run["data"]["n_test"] == 300
 
 
-def test_default_run_matches_the_seed_configuration(tmp_path):
+def test_default_run_matches_the_seed_configuration(mnist_cache):
     """On the embedded MNIST, is the network 784-128-64-10 with 3,200/800/1,000 digits?"""
-    ds = load_mnist(cache_dir=tmp_path)
+    ds = load_mnist(cache_dir=mnist_cache)
     run = run_experiment(["relu"], epochs=1, dataset=ds, progress=False)
     assert run["config"]["widths"] == [784, 128, 64, 10]
     assert run["config"]["batch_size"] == 32

@@ -59,9 +59,8 @@ def _mount_points_under(folder: Path) -> list[str]:
                    for root in sandbox._python_roots() if Path(root).is_relative_to(folder)})
 
 
-PROBE_PATHS = ["/work/main/solutions", "/work/main/grading-work", "/root/.bash_history",
-               "/root/.cache", "/work/main/.git", "/work/main/exercises", "/etc/shadow", "/var",
-               "/work/shared", str(Path(__file__).resolve().parent.parent / "solutions")]
+PROBE_PATHS = [str(REPO / name) for name in ("solutions", "grading-work", ".git", "exercises")] + [
+    "/root/.bash_history", "/root/.cache", "/etc/shadow", "/var", str(REPO.parent / "shared")]
 
 
 @pytest.fixture(scope="module")
