@@ -104,24 +104,16 @@ def _read_submission(folder: Path, template: AssignmentTemplate):
 
 def _check_sandbox(sandbox: bool) -> None:
     """Refuse to run student code unsandboxed unless asked to; warn loudly when asked."""
-    from .job import sandbox_module, sandbox_ready
+    from .sandbox import SandboxUnavailableError, require_sandbox
 
-    mod = sandbox_module()
-    if mod is not None and hasattr(mod, "require_sandbox"):
-        # require_sandbox prints its warning to stderr; its duplicate Python warning would
-        # be turned into an error by the test suite's filters, so it is silenced here.
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            try:
-                mod.require_sandbox(not sandbox)
-            except getattr(mod, "SandboxUnavailableError", RuntimeError) as exc:
-                raise UsageError(str(exc)) from exc
-        return
-    if sandbox:
-        ok, why = sandbox_ready()
-        if not ok:
-            raise UsageError(f"cannot sandbox student code: {why}; "
-                             "pass --no-sandbox to grade trusted notebooks without isolation")
+    # require_sandbox prints its warning to stderr; its duplicate Python warning would be
+    # turned into an error by the test suite's filters, so it is silenced here.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        try:
+            require_sandbox(not sandbox)
+        except SandboxUnavailableError as exc:
+            raise UsageError(str(exc)) from exc
 
 
 def grade(submitted: Path, *, course_root: Path | None = None, assignment: str | None = None,

@@ -11,9 +11,9 @@ copy of the template gradebook, and applies nbgrader's own autograde preprocesso
 nbgrader's converter applications: the scores are nbgrader's, the start-up costs are not
 paid per notebook. Every phase is timed and the timings are returned.
 
-Safety (engineer H's modules) plugs in here when present: ``intake.inspect_submission``
-before anything runs, ``integrity.scan`` on what the student handed in, and
-``sandbox.SandboxedExecute`` in place of nbgrader's ``Execute``.
+Safety: ``intake.inspect_submission`` before anything runs, ``integrity.scan`` on what the
+student handed in, and ``sandbox.SandboxedExecute`` in place of nbgrader's ``Execute``
+(with ``--no-sandbox`` too: same limits and caps, no isolation).
 """
 
 from __future__ import annotations
@@ -102,30 +102,6 @@ class JobResult:
 
 
 # ----------------------------------------------------------------------------------------
-# Optional safety modules (engineer H). Absent module -> None; the caller decides.
-
-def _optional(name: str):
-    try:
-        return importlib.import_module(f"actlab.grading.{name}")
-    except ImportError:
-        return None
-
-
-def sandbox_module():
-    return _optional("sandbox")
-
-
-def sandbox_ready() -> tuple[bool, str]:
-    """Whether grading can run under the sandbox here, and if not, why."""
-    mod = sandbox_module()
-    if mod is None or not hasattr(mod, "SandboxedExecute"):
-        return False, "actlab.grading.sandbox is not installed"
-    if hasattr(mod, "bwrap_available") and not mod.bwrap_available():
-        return False, "bubblewrap (bwrap) is not available on this machine"
-    return True, ""
-
-
-# ----------------------------------------------------------------------------------------
 # Warm, per-process caches: a worker builds these once and reuses them for every job.
 
 @functools.lru_cache(maxsize=1)
@@ -196,11 +172,9 @@ def warm_up() -> str:
     """
     _preprocessor_classes()
     _feedback_exporter()
-    importlib.import_module("nbgrader.api")
-    if sandbox_module() is not None:
-        importlib.import_module("actlab.grading.sandbox")
-    for name in ("intake", "integrity"):
-        _optional(name)
+    for name in ("nbgrader.api", "actlab.grading.sandbox", "actlab.grading.intake",
+                 "actlab.grading.integrity"):
+        importlib.import_module(name)
     return f"{os.uname().nodename}:{os.getpid()}"
 
 
@@ -243,60 +217,6 @@ def _cell_seconds(nb) -> tuple[float, float | None]:
     return total, first
 
 
-def _load_config(plain: dict):
-    from traitlets.config import Config
-
-    config = Config(plain)
-    if "shutdown_kernel" not in config.Execute:
-        # The kernel's state is thrown away after the last cell; waiting for a graceful
-        # shutdown only adds to every notebook's time.
-        config.Execute.shutdown_kernel = "immediate"
-    if "cell_timeout" not in config.SandboxedExecute and "timeout" in config.Execute:
-        # One per-cell limit for both executors: the course sets it once, for nbgrader.
-        config.SandboxedExecute.cell_timeout = float(config.Execute.timeout)
-    if "extra_arguments" not in config.Execute:
-        # An in-memory IPython history: concurrent kernels would otherwise share one SQLite
-        # history file in $HOME. Quiet log: the kernel's start-up chatter is not feedback.
-        config.Execute.extra_arguments = ["--HistoryManager.hist_file=:memory:",
-                                          "--IPKernelApp.log_level=ERROR"]
-    return config
-
-
-def _sandbox_outcome(nb) -> dict | None:
-    return (nb.metadata.get("actlab") or {}).get("sandbox")
-
-
-def _intake(student_dir: Path, release_dir: Path) -> dict | None:
-    """Run engineer H's intake if installed: {notebook name: (ok, reason, cleaned nb or None)}."""
-    mod = _optional("intake")
-    if mod is None or not hasattr(mod, "inspect_submission"):
-        return None
-    report = mod.inspect_submission(student_dir, release_dir)
-    entries = getattr(report, "notebooks", report)
-    if isinstance(entries, dict):
-        entries = [(k, v) for k, v in entries.items()]
-    else:
-        entries = [(getattr(e, "name", None) or Path(str(getattr(e, "path", ""))).stem, e) for e in entries]
-    out = {}
-    for name, e in entries:
-        name = Path(str(name)).stem
-        nb = None
-        for attr in ("notebook", "nb", "cleaned"):
-            nb = getattr(e, attr, None)
-            if nb is not None:
-                break
-        out[name] = (bool(getattr(e, "ok", True)), str(getattr(e, "reason", "") or ""), nb)
-    return out
-
-
-def _scan(nb) -> list[str]:
-    """Engineer H's tampering scan, if installed: one short text per finding."""
-    mod = _optional("integrity")
-    if mod is None or not hasattr(mod, "scan"):
-        return []
-    return [str(f) for f in mod.scan(nb)]
-
-
 def run_job(spec: JobSpec) -> JobResult:
     """Grade one submission; never raises for a bad notebook (the status says what happened).
 
@@ -326,11 +246,11 @@ def run_job(spec: JobSpec) -> JobResult:
 
 
 def _run_in(tmp: Path, spec: JobSpec, clock: _Clock) -> list[NotebookResult]:
-    import nbformat
-    from nbgrader import utils as nbg_utils
     from nbgrader.api import Gradebook
+    from traitlets.config import Config
 
     from .course import unpack_folder
+    from .intake import NotebookIntake, inspect_submission
 
     with clock.phase("unpack"):
         unpack_folder(spec.template, tmp)
@@ -339,28 +259,25 @@ def _run_in(tmp: Path, spec: JobSpec, clock: _Clock) -> list[NotebookResult]:
         student_dir.mkdir(parents=True)
         for name, data in spec.notebooks.items():
             (student_dir / f"{name}.ipynb").write_bytes(data)
-        for rel, data in spec.extra_files.items():
-            dest = student_dir / rel
+        # The kernel runs in the autograded folder laid out as nbgrader's autograde lays it
+        # out: the student's other files, then the instructor's data files over them. Other
+        # notebooks go where intake looks for renamed ones; they are never run.
+        work_dir = tmp / "autograded" / spec.student_id / spec.assignment
+        work_dir.mkdir(parents=True)
+        source_dir = tmp / "source" / spec.assignment
+        files = [((student_dir if rel.endswith(".ipynb") else work_dir) / rel, data)
+                 for rel, data in spec.extra_files.items()]
+        files += [(work_dir / p.relative_to(source_dir), p.read_bytes())
+                  for p in sorted(source_dir.rglob("*")) if p.is_file() and p.suffix != ".ipynb"]
+        for dest, data in files:
             if tmp not in dest.resolve().parents:
                 continue  # a path that escapes the folder is never written
             dest.parent.mkdir(parents=True, exist_ok=True)
             dest.write_bytes(data)
-        # The kernel runs in the autograded folder laid out as nbgrader's autograde lays it
-        # out: the student's other files, then the instructor's data files over them.
-        work_dir = tmp / "autograded" / spec.student_id / spec.assignment
-        work_dir.mkdir(parents=True)
-        source_dir = tmp / "source" / spec.assignment
-        copies = [(student_dir / rel, work_dir / rel) for rel in spec.extra_files]
-        copies += [(p, work_dir / p.relative_to(source_dir)) for p in sorted(source_dir.rglob("*"))
-                   if p.is_file() and p.suffix != ".ipynb"]
-        for src, dest in copies:
-            if src.is_file() and tmp in dest.resolve().parents:
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                dest.write_bytes(src.read_bytes())
-        config = _load_config(spec.config)
+        config = Config(spec.config)
 
     with clock.phase("intake"):
-        intake = _intake(student_dir, tmp / "release" / spec.assignment)
+        intake = inspect_submission(student_dir, tmp / "release" / spec.assignment).notebooks
 
     with clock.phase("bookkeeping"):
         with Gradebook(db_url, spec.course_id) as gb:
@@ -369,33 +286,26 @@ def _run_in(tmp: Path, spec: JobSpec, clock: _Clock) -> list[NotebookResult]:
 
     results = []
     for name in spec.expected_notebooks:
-        if intake is not None:
-            ok, reason, nb = intake.get(name, (False, "not handed in", None))
-        elif name not in spec.notebooks:
-            ok, reason, nb = False, "not handed in", None
-        else:
-            ok, reason, nb = True, "", None
-            try:
-                nb = nbformat.reads(spec.notebooks[name].decode("utf-8"), as_version=4)
-            except Exception as exc:
-                ok, reason = False, f"not a readable notebook ({type(exc).__name__})"
-        if not ok:
+        verdict = intake.get(name) or NotebookIntake(name, False, "not handed in")
+        if not verdict.ok:
             # Not handed in under its own name and not found under another one either.
             status = "missing" if name not in spec.notebooks else "quarantined"
-            results.append(NotebookResult(name, status, reason or "rejected at intake",
+            results.append(NotebookResult(name, status, verdict.reason or "rejected at intake",
                                           grades=_grades(db_url, spec, name, zero=True)))
             continue
-        # Sources may arrive as lists of lines (nbformat's on-disk form); everything
-        # downstream (scan, nbgrader's checksums) expects one string per cell.
-        nbformat.v4.rwbase.rejoin_lines(nb)
-        results.append(_grade_notebook(nb, name, spec, config, db_url, work_dir, clock,
-                                       nbformat, nbg_utils))
+        # intake.load_checked read it with nbformat.reads: one source string per cell, as
+        # the scan and nbgrader's checksums expect.
+        results.append(_grade_notebook(verdict.notebook, name, spec, config, db_url, work_dir,
+                                       clock))
     return results
 
 
 def _grades(db_url, spec, name, zero=False) -> list:
     """Per graded cell of ``name``, from the private gradebook:
-    (grade_id, score, max_score, auto_score or None, needs_manual_grade)."""
+    (grade_id, score, max_score, auto_score or None, needs_manual_grade).
+
+    ``zero``: the notebook was refused before grading; every cell scores 0 and none waits
+    for manual grading (report.merge_into_gradebook records the same in the course's)."""
     from nbgrader.api import Gradebook
 
     with Gradebook(db_url, spec.course_id) as gb:
@@ -406,17 +316,18 @@ def _grades(db_url, spec, name, zero=False) -> list:
             auto = 0.0 if zero else (None if g.auto_score is None else float(g.auto_score))
             manual = False if zero else bool(g.needs_manual_grade)
             rows.append((g.name, score, float(g.max_score), auto, manual))
-        if zero:
-            for g in sub.grades:
-                g.auto_score = 0.0
-                g.needs_manual_grade = False
-            gb.db.commit()
     return rows
 
 
-def _grade_notebook(nb, name, spec, config, db_url, work_dir, clock, nbformat, nbg_utils):
+def _grade_notebook(nb, name, spec, config, db_url, work_dir, clock):
+    import nbformat
+    from nbgrader.utils import setenv
+
+    from .integrity import scan
+    from .sandbox import SandboxedExecute
+
     sanitize, autograde = _preprocessor_classes()
-    findings = _scan(nb)
+    findings = [str(f) for f in scan(nb)]
 
     from nbconvert.exporters.exporter import ResourcesDict
 
@@ -438,27 +349,19 @@ def _grade_notebook(nb, name, spec, config, db_url, work_dir, clock, nbformat, n
             with clock.phase("bookkeeping"):
                 nb, resources = cls(config=config)(nb, resources)
             continue
-        # nbgrader's Execute runs the kernel with our rights; SandboxedExecute (engineer H)
-        # runs it under bubblewrap and records how that went.
-        executor = sandbox_module().SandboxedExecute if spec.sandbox else cls
+        # In place of nbgrader's Execute, which would run the kernel with our rights:
+        # SandboxedExecute runs it under bubblewrap (or, with --no-sandbox, with the same
+        # limits and caps but no isolation) and records how that went.
         wall0 = time.time()
-        try:
-            with clock.phase("execute"), nbg_utils.setenv(NBGRADER_EXECUTION="autograde"):
-                nb, resources = executor(config=config)(nb, resources)
-        except Exception as exc:
-            status = "timed_out" if "Timeout" in type(exc).__name__ else "crashed"
-            first_line = (str(exc).strip().splitlines() or [""])[0]
-            reason = f"{type(exc).__name__}: {first_line}"[:300]
+        with clock.phase("execute"), setenv(NBGRADER_EXECUTION="autograde"):
+            nb, resources = SandboxedExecute(config=config, use_sandbox=spec.sandbox)(nb, resources)
         cells, first = _cell_seconds(nb)
         clock.timings["cells"] = clock.timings.get("cells", 0.0) + cells
         if first is not None:
             clock.timings["kernel_start"] = clock.timings.get("kernel_start", 0.0) + max(0.0, first - wall0)
-        outcome = (resources.get("actlab") or {}).get("sandbox") or _sandbox_outcome(nb)
-        if outcome:
-            clock.timings["sandbox_run"] = float(outcome.get("seconds", 0.0) or 0.0)
-            if outcome.get("status", "ok") != "ok":
-                status = outcome["status"] if outcome["status"] in STATUSES else "crashed"
-                reason = (str(outcome.get("detail", "")) or status)[:300]
+        outcome = resources["actlab"]["sandbox"]
+        if outcome["status"] != "ok":
+            status, reason = outcome["status"], (outcome["detail"] or outcome["status"])[:300]
 
     grades = _grades(db_url, spec, name)
     with clock.phase("feedback"):

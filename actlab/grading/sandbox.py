@@ -30,10 +30,8 @@ The outcome goes into ``nb.metadata["actlab"]["sandbox"]`` (and ``resources["act
 ["sandbox"]``) as ``{"status": "ok"|"timed_out"|"killed_memory"|"crashed", "detail": str,
 "seconds": float}``.
 
-Note to the grading engine (engineer G): nbgrader's ``ClearMetadataPreprocessor`` runs
-after ``Execute`` in ``Autograde`` and clears notebook metadata; either read the outcome
-from ``resources["actlab"]["sandbox"]`` or add ``("actlab",)`` to
-``ClearMetadataPreprocessor.preserve_nb_metadata_mask``.
+Inside ``Autograde``, nbgrader's ``ClearMetadataPreprocessor`` runs after execution and
+clears notebook metadata, so the grading job reads the outcome from ``resources``.
 """
 
 from __future__ import annotations
@@ -84,7 +82,6 @@ SMALL_TMPFS = 64 * MiB
 # Files from the submission folder copied into the sandbox (data files, helper modules).
 MAX_COPIED_BYTES = 64 * MiB
 
-STATUSES = ("ok", "timed_out", "killed_memory", "crashed")
 
 
 class SandboxUnavailableError(RuntimeError):
@@ -533,8 +530,6 @@ def execute_notebook(nb, workdir: str | None = None, limits: Limits | None = Non
         status, detail = "killed_memory", (detail + " (memory cgroup OOM kill)").strip()
     elif status == "crashed" and stderr_tail.strip() and "kernel failed" in detail:
         detail += ": " + stderr_tail.strip().splitlines()[-1][:300]
-    if status not in STATUSES:
-        status = "crashed"
     try:
         nbformat.validate(out_nb)
     except nbformat.ValidationError as exc:
