@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import io
 import json
 import os
 import resource
@@ -30,7 +29,6 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tarfile
 import tempfile
 import textwrap
 import time
@@ -69,7 +67,8 @@ def _strip_markers(source: str) -> str:
 
 def prepare(work: Path, assignment: str | None, n: int):
     """A course folder for each tool and one submitted folder; returns (course, name, submitted)."""
-    from actlab.grading.course import DEMO_ASSIGNMENT, build_template, load_course, write_demo_course
+    from actlab.grading.course import (DEMO_ASSIGNMENT, build_template, load_course, unpack_folder,
+                                       write_demo_course)
 
     if assignment and (REPO / "solutions" / assignment).is_dir():
         course = work / "course"
@@ -95,8 +94,7 @@ def prepare(work: Path, assignment: str | None, n: int):
         """))
     template = build_template(load_course(course), name)
     tpl = work / "template"
-    with tarfile.open(fileobj=io.BytesIO(template.archive)) as tar:
-        tar.extractall(tpl, filter="data")
+    unpack_folder(template.archive, tpl)
     source_nb = nbformat.read(tpl / "source" / name / f"{name}.ipynb", as_version=4)
     release_nb = nbformat.read(tpl / "release" / name / f"{name}.ipynb", as_version=4)
     submitted = course / "submitted"
@@ -149,8 +147,8 @@ from actlab.grading.cli import grade
 submitted, course, out, workers, sandbox, dump = sys.argv[1:]
 run = grade(submitted, course_root=course, out=out, workers=int(workers), sandbox=sandbox == "1",
             gradebook=False, progress=False)
-json.dump([{"student": r.student_id, "score": r.score, "status": r.status, "timings": r.timings}
-           for r in run.results], open(dump, "w"))
+json.dump([{"student": r.student_id, "score": r.score, "status": r.status, "timings": r.timings,
+            "overhead": r.overhead} for r in run.results], open(dump, "w"))
 """
 
 
@@ -201,11 +199,8 @@ def main(argv=None) -> int:
             print(f"CPU per submission, sandboxed: {cpu_sb / args.n:.2f} s; bound on its speed-up: "
                   f"{args.workers * cpu_stock / cpu_sb:.2f}x")
 
-        # Kernel time in cells is measured where nbclient records it (the unsandboxed run);
-        # the sandbox runs the same code, so its overhead is its job time minus that.
-        cells = {r["student"]: r["timings"].get("cells", 0.0) for r in plain}
         for label, results in runs.items():
-            overheads = [r["timings"]["total"] - cells[r["student"]] for r in results if r["timings"]]
+            overheads = [r["overhead"] for r in results if r["timings"]]
             phases = {}
             for r in results:
                 for k, v in r["timings"].items():
