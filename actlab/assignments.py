@@ -310,12 +310,13 @@ def centred_difference(f: Callable, x, h: float = 1e-6, **params) -> np.ndarray:
     """Elementwise derivative of an elementwise ``f`` by centred differences, in float64.
 
     ``x`` any shape; returns float64 of ``x``'s shape. Used as the independent reference for
-    every ``*_grad`` in the problem sets (away from kinks).
+    every ``*_grad`` in the problem sets (away from kinks). It is
+    :func:`actlab.gradcheck.numerical_elementwise_grad` with ``f``'s keyword parameters
+    bound and the problem sets' step.
     """
-    x = np.asarray(x, dtype=np.float64)
-    up = np.asarray(f(x + h, **params), dtype=np.float64)
-    down = np.asarray(f(x - h, **params), dtype=np.float64)
-    return (up - down) / (2 * h)
+    from .gradcheck import numerical_elementwise_grad
+
+    return numerical_elementwise_grad(lambda z: f(z, **params), x, h)
 
 
 if __name__ == "__main__":
