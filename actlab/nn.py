@@ -101,15 +101,7 @@ def glorot(n_in: int, n_out: int, rng=None, dtype=np.float32, distribution: str 
     (the Keras default); ``'normal'`` draws from N(0, 2 / (n_in + n_out)).
     """
     _check_fans(n_in, n_out)
-    rng = _as_rng(rng)
-    if distribution == "uniform":
-        limit = math.sqrt(6.0 / (n_in + n_out))
-        w = rng.uniform(-limit, limit, size=(n_in, n_out))
-    elif distribution == "normal":
-        w = rng.normal(0.0, math.sqrt(2.0 / (n_in + n_out)), size=(n_in, n_out))
-    else:
-        raise ValueError(f"distribution must be 'uniform' or 'normal', got {distribution!r}")
-    return w.astype(_check_dtype(dtype))
+    return _scaled_init(2.0, n_in + n_out, n_in, n_out, rng, dtype, distribution)
 
 
 def he(n_in: int, n_out: int, rng=None, dtype=np.float32, distribution: str = "normal"):
@@ -121,7 +113,7 @@ def he(n_in: int, n_out: int, rng=None, dtype=np.float32, distribution: str = "n
     Returns ``(n_in, n_out)`` weights: N(0, 2/n_in) by default, or U(-l, l) with
     ``l = sqrt(6 / n_in)`` for ``distribution='uniform'``.
     """
-    return _fan_in_init(2.0, n_in, n_out, rng, dtype, distribution)
+    return _scaled_init(2.0, n_in, n_in, n_out, rng, dtype, distribution)
 
 
 def lecun(n_in: int, n_out: int, rng=None, dtype=np.float32, distribution: str = "normal"):
@@ -130,17 +122,18 @@ def lecun(n_in: int, n_out: int, rng=None, dtype=np.float32, distribution: str =
     The initialisation SELU's self-normalising property is derived for.
     Returns ``(n_in, n_out)`` weights: N(0, 1/n_in) or U(-l, l) with ``l = sqrt(3 / n_in)``.
     """
-    return _fan_in_init(1.0, n_in, n_out, rng, dtype, distribution)
+    return _scaled_init(1.0, n_in, n_in, n_out, rng, dtype, distribution)
 
 
-def _fan_in_init(gain: float, n_in: int, n_out: int, rng, dtype, distribution: str) -> np.ndarray:
-    """Weights of variance ``gain / n_in``: N(0, gain/n_in) or U(-l, l), ``l = sqrt(3 gain / n_in)``."""
+def _scaled_init(gain: float, fan, n_in: int, n_out: int, rng, dtype, distribution: str) -> np.ndarray:
+    """``(n_in, n_out)`` weights of variance ``gain / fan``: N(0, gain/fan) or U(-l, l) with
+    ``l = sqrt(3 gain / fan)``. Glorot: gain 2, fan n_in + n_out; He: 2, n_in; LeCun: 1, n_in."""
     _check_fans(n_in, n_out)
     rng = _as_rng(rng)
     if distribution == "normal":
-        w = rng.normal(0.0, math.sqrt(gain / n_in), size=(n_in, n_out))
+        w = rng.normal(0.0, math.sqrt(gain / fan), size=(n_in, n_out))
     elif distribution == "uniform":
-        limit = math.sqrt(3.0 * gain / n_in)
+        limit = math.sqrt(3.0 * gain / fan)
         w = rng.uniform(-limit, limit, size=(n_in, n_out))
     else:
         raise ValueError(f"distribution must be 'uniform' or 'normal', got {distribution!r}")
