@@ -240,7 +240,7 @@ def run_experiment(
                 "test_loss": float(test.loss),
                 "final_val_accuracy": history.val_accuracy[-1] if history.val_accuracy else None,
                 "seconds": time.perf_counter() - t0,
-                "n_params": int(sum(p.size for p in model.params())),
+                "n_params": int(model.n_params()),
                 "history": history.as_dict(),
             }
             if diagnostics:
@@ -296,14 +296,9 @@ def results_table(result: dict) -> str:
 def write_outputs(result: dict, out_dir) -> dict[str, Path]:
     """Write ``results.json``, ``curves.png`` and, with diagnostics, ``grad_norms.png``.
 
-    Returns the paths written, by kind. Figures are drawn with the Agg backend and closed, so
-    this works headless and does not leak figures in long sessions.
+    Returns the paths written, by kind. The plotting helpers draw outside pyplot (see
+    :mod:`actlab.plotting`), so this works headless and leaves no figure open.
     """
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
     from actlab import plotting
 
     out = Path(out_dir)
@@ -313,29 +308,15 @@ def write_outputs(result: dict, out_dir) -> dict[str, Path]:
     paths["json"] = out / "results.json"
     paths["json"].write_text(json.dumps(_jsonable(payload), indent=2, allow_nan=False) + "\n")
 
-    fig = _figure_of(plotting.training_curves(result["histories"]))
-    paths["curves"] = out / "curves.png"
-    fig.savefig(paths["curves"], dpi=120, bbox_inches="tight")
-    plt.close(fig)
-
+    figures = {"curves": plotting.training_curves(result["histories"])}
     diag = {name: h.diagnostics for name, h in result["histories"].items() if h.diagnostics}
     if diag:
         # The gradient-norm profile after the first epoch is where vanishing gradients show.
-        fig = _figure_of(plotting.gradient_norms({name: d[0] for name, d in diag.items()}))
-        paths["grad_norms"] = out / "grad_norms.png"
-        fig.savefig(paths["grad_norms"], dpi=120, bbox_inches="tight")
-        plt.close(fig)
+        figures["grad_norms"] = plotting.gradient_norms({name: d[0] for name, d in diag.items()})
+    for kind, fig in figures.items():
+        paths[kind] = out / f"{kind}.png"
+        fig.savefig(paths[kind], dpi=120, bbox_inches="tight")
     return paths
-
-
-def _figure_of(obj):
-    """The Figure behind whatever a plotting helper returned (Figure, Axes or array of Axes)."""
-    if hasattr(obj, "savefig"):
-        return obj
-    if hasattr(obj, "figure"):
-        return obj.figure
-    first = np.ravel(obj)[0]
-    return first.figure
 
 
 # --------------------------------------------------------------------------- command line
