@@ -14,8 +14,9 @@ Where the book uses each helper:
   on one page, and the properties table of chapter 5.
 * :func:`training_curves` — chapter 5 (``book/05_choosing.md``), the MNIST experiment's accuracy
   per epoch (training and validation) for each activation.
-* :func:`gradient_norms` — chapters 2 and 3 (``book/02_saturation.md``, ``book/03_relu.md``),
-  per-layer gradient norms on a log scale: vanishing gradients through depth.
+* :func:`gradient_norms` — chapters 2 and 5 (``book/02_saturation.md``,
+  ``book/05_choosing.md``), per-layer gradient norms on a log scale: vanishing gradients
+  through depth, and the gradients after the first epoch of the MNIST experiment.
 
 Lines carry a ``gid`` such as ``"tanh:function"`` or ``"tanh:derivative"`` so that tests (and
 readers) can find a particular curve.
@@ -288,7 +289,7 @@ def gradient_norms(diagnostics: Mapping[str, Any], ax: Axes | None = None,
     """Gradient norm of each layer's weights, log scale, one colour per activation.
 
     Used in chapter 2 (vanishing gradients: sigmoid's norms fall by orders of magnitude towards
-    the input) and chapter 3 (ReLU keeps them level).
+    the input, while tanh and ReLU keep them level) and chapter 5 (the MNIST experiment).
 
     Parameters
     ----------
@@ -329,8 +330,9 @@ def gradient_norms(diagnostics: Mapping[str, Any], ax: Axes | None = None,
     else:
         ax.text(0.5, 0.5, "every gradient is exactly 0", transform=ax.transAxes,
                 ha="center", va="center")
-    ax.set_xticks(layers, [f"layer {i}" for i in layers])
-    ax.set_xlabel("layer (input → output)")
+    # Plain numbers: "layer 10" labels would run into each other in a deep network.
+    ax.set_xticks(layers, [str(i) for i in layers])
+    ax.set_xlabel("layer (1 = next to the input)")
     ax.set_ylabel("‖∂L/∂W‖")
     ax.set_title("gradient norm per layer")
     ax.grid(True, axis="y", which="both", alpha=0.3)

@@ -137,7 +137,8 @@ def test_gradient_norms_are_drawn_per_layer_on_a_log_scale(kind):
     fig = P.gradient_norms({"sigmoid": sigmoid, "relu": relu_rows}, kind=kind)
     (ax,) = fig.axes
     assert ax.get_yscale() == "log"
-    assert [t.get_text() for t in ax.get_xticklabels()] == [f"layer {i}" for i in range(1, 5)]
+    assert [t.get_text() for t in ax.get_xticklabels()] == [str(i) for i in range(1, 5)]
+    assert ax.get_xlabel().startswith("layer")
     if kind == "bars":
         assert [c.get_label() for c in ax.containers] == ["sigmoid", "relu"]
         heights = [[p.get_height() for p in c.patches] for c in ax.containers]
