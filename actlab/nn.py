@@ -586,21 +586,14 @@ class Sequential(Layer):
 
     def forward(self, x, training: bool = True):
         """``x: (N, D_in)`` -> output of the last layer, ``(N, D_out)``."""
-        for layer in self.layers:
-            x = layer.forward(x, training)
-        return x
+        return _forward(self.layers, x, training)
 
     def backward(self, grad_out, need_input_grad: bool = True):
         """Back-propagates ``grad_out`` (∂loss/∂output), filling every layer's gradients.
 
         Returns ∂loss/∂input ``(N, D_in)``, or ``None`` when ``need_input_grad=False``.
         """
-        layers = self.layers
-        for layer in layers[:0:-1]:
-            grad_out = layer.backward(grad_out)
-        if layers:
-            grad_out = layers[0].backward(grad_out, need_input_grad)
-        return grad_out
+        return _backward(self.layers, grad_out, need_input_grad)
 
     def params(self):
         return [p for layer in self.layers for p in layer.params()]
@@ -1114,6 +1107,16 @@ def _forward(layers, x, training):
     return x
 
 
+def _backward(layers, grad, need_input_grad=True):
+    """Back-propagates ``grad`` through ``layers``; the first layer's input gradient is only
+    computed when needed (the trainer never needs it)."""
+    for layer in layers[:0:-1]:
+        grad = layer.backward(grad)
+    if layers:
+        grad = layers[0].backward(grad, need_input_grad)
+    return grad
+
+
 def _prepare(model, X, y, loss):
     """Validates ``X`` (cast once to the model's dtype) and converts ``y`` for ``loss``."""
     if not hasattr(model, "layers"):
@@ -1247,10 +1250,7 @@ def train(model: Sequential, X, y, epochs: int, batch_size: int = 32, optimizer=
                 total_loss += loss_fn._forward(out, yb) * len(xb)
                 n = loss_fn.n_correct(out, yb)
                 correct = None if n is None else correct + n
-                grad = loss_fn.backward()
-                for layer in layers[:0:-1]:
-                    grad = layer.backward(grad)
-                layers[0].backward(grad, need_input_grad=False)
+                _backward(layers, loss_fn.backward(), need_input_grad=False)
                 optimizer.step(model)
             history.loss.append(total_loss / n_train)
             history.accuracy.append(math.nan if correct is None else correct / n_train)
@@ -1315,9 +1315,7 @@ def _diagnostics(model, head, loss, X, y) -> list[dict]:
     model.reuse_buffers = False
     try:
         loss._forward(_forward(head, X, False), y)
-        grad = loss.backward()
-        for layer in head[::-1]:
-            grad = layer.backward(grad)
+        _backward(head, loss.backward(), need_input_grad=False)
     finally:
         model.reuse_buffers = previous
     layers = model.layers
