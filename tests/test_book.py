@@ -18,6 +18,7 @@ from book_pages import CHAPTERS, toc_files
 from bs4 import BeautifulSoup
 
 from actlab.assignments import ASSIGNMENTS
+from actlab.grading.course import nbgrader_cell
 
 REPO = Path(__file__).resolve().parent.parent
 BOOK = REPO / "book"
@@ -176,13 +177,11 @@ def test_points_table_reads_graded_cells_from_a_notebook(tmp_path):
     nb = nbformat.v4.new_notebook()
     nb.cells = [
         nbformat.v4.new_markdown_cell("## 1. First part (2 points)"),
-        nbformat.v4.new_code_cell("def f(): pass", metadata={"nbgrader": {
-            "grade": False, "solution": True, "grade_id": "f", "locked": False}}),
-        nbformat.v4.new_code_cell("assert f() is None", metadata={"nbgrader": {
-            "grade": True, "solution": False, "grade_id": "test_f", "points": 2}}),
+        nbgrader_cell("def f(): pass", "f", solution=True),
+        nbgrader_cell("assert f() is None", "test_f", grade=True, points=2),
         nbformat.v4.new_markdown_cell("## 2. Essay"),
-        nbformat.v4.new_markdown_cell("YOUR ANSWER HERE", metadata={"nbgrader": {
-            "grade": True, "solution": True, "grade_id": "essay", "points": 3}}),
+        nbgrader_cell("YOUR ANSWER HERE", "essay", cell_type="markdown", solution=True, grade=True,
+                      points=3),
     ]
     path = tmp_path / "ps.ipynb"
     nbformat.write(nb, str(path))
