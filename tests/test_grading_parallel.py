@@ -119,3 +119,29 @@ def test_job_times_each_phase_and_cells_fit_inside_execution(tmp_path):
     assert t["kernel_start"] < t["execute"]
     assert result.overhead == pytest.approx(t["total"] - t["cells"])
     assert os.getpid() == int(result.worker.rsplit(":", 1)[1])
+
+
+def test_feedback_pages_with_images_get_alt_text_and_plain_pages_render_once():
+    """Does a notebook with an image output (or a markdown image) get nbconvert's full HTML
+    pass (alt text on the image), while one without images takes the single template render?"""
+    import base64
+
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+    from actlab.grading.job import _feedback_exporter, _may_show_images
+
+    pixel = base64.b64encode(bytes.fromhex(
+        "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+        "1f15c4890000000d49444154789c6360000002000001e221bc330000000049454e44ae426082")).decode()
+    resources = {"nbgrader": {"notebook": "nb", "score": 1, "max_score": 2, "late_penalty": 0}}
+    plot = new_code_cell("plot()", outputs=[new_output("display_data", data={
+        "image/png": pixel, "text/plain": "<Figure>"})])
+    text = new_code_cell("1", outputs=[new_output("execute_result", data={"text/plain": "1"},
+                                                  execution_count=1)])
+    with_image, plain = new_notebook(cells=[plot]), new_notebook(cells=[text])
+    assert _may_show_images(with_image) and not _may_show_images(plain)
+    assert _may_show_images(new_notebook(cells=[new_markdown_cell("![a plot](plot.png)")]))
+    html, _ = _feedback_exporter().from_notebook_node(with_image, resources=dict(resources))
+    assert html.count("<img") == 1 and 'alt="' in html
+    html, _ = _feedback_exporter().from_notebook_node(plain, resources=dict(resources))
+    assert "<img" not in html and "(Score: 1.0 / 2.0)" in html

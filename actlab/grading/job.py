@@ -128,10 +128,14 @@ def _feedback_exporter_class():
         That pass re-parses the whole page (most of it inlined CSS) to give images alt
         text and lab-template cells a tabindex; nbgrader's feedback template is the
         classic one, which has no such cells, so without images it changes nothing and
-        costs about half of the feedback time. Pages with images get the full pass.
+        costs about half of the feedback time. Notebooks that may show an image get the
+        full HTMLExporter; either way the page is rendered once.
         """
 
         def from_notebook_node(self, nb, resources=None, **kw):
+            if _may_show_images(nb):
+                return super().from_notebook_node(nb, resources, **kw)
+            # HTMLExporter.from_notebook_node up to its BeautifulSoup pass.
             langinfo = nb.metadata.get("language_info", {})
             lexer = langinfo.get("pygments_lexer", langinfo.get("name", None))
             self.register_filter("highlight_code", self.filters.get(
@@ -139,12 +143,24 @@ def _feedback_exporter_class():
             resources = self._init_resources(resources)
             self.register_filter("filter_data_type", WidgetsDataTypeFilter(
                 notebook_metadata=self._nb_metadata, parent=self, resources=resources))
-            html, resources = TemplateExporter.from_notebook_node(self, nb, resources, **kw)
-            if "<img" in html:
-                return super().from_notebook_node(nb, resources, **kw)
-            return html, resources
+            return TemplateExporter.from_notebook_node(self, nb, resources, **kw)
 
     return FeedbackExporter
+
+
+def _may_show_images(nb) -> bool:
+    """Whether the rendered page could contain an <img>: image outputs, HTML outputs with
+    one, or markdown with an image or attachment."""
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            if "<img" in cell.source or "![" in cell.source or cell.get("attachments"):
+                return True
+            continue
+        for out in cell.get("outputs", []):
+            data = out.get("data", {})
+            if any(k.startswith("image/") for k in data) or "<img" in str(data.get("text/html", "")):
+                return True
+    return False
 
 
 @functools.lru_cache(maxsize=1)
