@@ -154,21 +154,33 @@ def numerical_vjp(
     return grad
 
 
-def rel_error_elementwise(a: Any, b: Any) -> np.ndarray:
-    """|a − b| / max(1e-8, |a| + |b|) entry by entry, float64, broadcast shape of a and b."""
+def rel_error_elementwise(a: Any, b: Any, atol: float = 0.0) -> np.ndarray:
+    """|a − b| / max(1e-8, |a| + |b|) entry by entry, float64, of a's (and b's) shape.
+
+    Entries with |a − b| <= ``atol`` count as agreeing exactly (error 0). A gradient that is
+    truly 0 (a bias in front of batch norm, say) comes out of centred differences as rounding
+    noise of about eps·|f|/h, around 1e-11 for a loss near 1 and h = 1e-5, whose size depends on
+    the CPU's summation order; relative to a 1e-8 floor that noise reads as a 1e-3 error. An
+    absolute tolerance well above the noise and well below any real gradient judges such entries
+    the same on every machine.
+    """
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
     if a.shape != b.shape:
         raise ValueError(f"cannot compare arrays of shapes {a.shape} and {b.shape}")
-    return np.abs(a - b) / np.maximum(_FLOOR, np.abs(a) + np.abs(b))
+    if not (np.isfinite(atol) and atol >= 0):
+        raise ValueError(f"atol must be a finite number >= 0, got {atol!r}")
+    diff = np.abs(a - b)
+    return np.where(diff <= atol, 0.0, diff / np.maximum(_FLOOR, np.abs(a) + np.abs(b)))
 
 
-def rel_error(a: Any, b: Any) -> float:
+def rel_error(a: Any, b: Any, atol: float = 0.0) -> float:
     """Largest relative error max |a − b| / max(1e-8, |a| + |b|) (cs231n style), a float.
 
     Rough guide in float64: below 1e-7 the gradient is right; around 1e-4 look for a kink
-    (ReLU at 0) or a wrong branch; above 1e-2 it is wrong.
+    (ReLU at 0) or a wrong branch; above 1e-2 it is wrong. ``atol``: differences up to this
+    size count as 0 (see :func:`rel_error_elementwise`).
     """
-    err = rel_error_elementwise(a, b)
+    err = rel_error_elementwise(a, b, atol)
     return float(err.max()) if err.size else 0.0
 
 
@@ -177,7 +189,8 @@ class GradCheckResult:
     """Outcome of :func:`check_grad`.
 
     ``analytic`` and ``numerical`` are float64 arrays of the same shape; ``mismatches`` lists
-    the indices (tuples) whose relative error exceeds ``tol``.
+    the indices (tuples) whose relative error exceeds ``tol``; differences up to ``atol`` count
+    as agreement.
     """
 
     ok: bool
@@ -186,6 +199,7 @@ class GradCheckResult:
     mismatches: list[tuple[int, ...]] = field(default_factory=list)
     analytic: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False)
     numerical: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False)
+    atol: float = 0.0
 
     def report(self, limit: int = 10) -> str:
         """A readable verdict, listing up to ``limit`` disagreeing entries."""
@@ -197,7 +211,7 @@ class GradCheckResult:
         ]
         if self.mismatches:
             lines.append(f"{len(self.mismatches)} entries disagree:")
-            errors = rel_error_elementwise(self.analytic, self.numerical)
+            errors = rel_error_elementwise(self.analytic, self.numerical, self.atol)
             for idx in self.mismatches[:limit]:
                 lines.append(
                     f"  at {idx}: analytic {self.analytic[idx]: .6e}, "
@@ -221,6 +235,7 @@ def check_grad(
     h: float = 1e-5,
     tol: float = 1e-6,
     grad_out: Any = None,
+    atol: float = 0.0,
 ) -> GradCheckResult:
     """Compare an analytic derivative ``df`` with centred differences of ``f`` at ``x``.
 
@@ -233,7 +248,8 @@ def check_grad(
       with :func:`numerical_elementwise_grad`.
 
     Keep ``x`` at least ``h`` away from kinks (ReLU's 0): there the two one-sided slopes
-    differ and no derivative can pass.
+    differ and no derivative can pass. Where some true gradients are exactly 0, give ``atol``
+    (see :func:`rel_error_elementwise`).
 
     Returns a :class:`GradCheckResult`; ``print`` it for the report.
     """
@@ -253,7 +269,7 @@ def check_grad(
         raise ValueError(
             f"analytic gradient has shape {analytic.shape}, expected {numerical.shape}"
         )
-    errors = rel_error_elementwise(analytic, numerical)
+    errors = rel_error_elementwise(analytic, numerical, atol)
     bad = errors > tol
     return GradCheckResult(
         ok=not bool(bad.any()),
@@ -262,6 +278,7 @@ def check_grad(
         mismatches=[tuple(int(i) for i in idx) for idx in np.argwhere(bad)],
         analytic=analytic,
         numerical=numerical,
+        atol=atol,
     )
 
 

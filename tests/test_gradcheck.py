@@ -68,6 +68,35 @@ def test_rel_error_is_the_cs231n_measure():
     assert isinstance(gc.rel_error(1.0, 2.0), float)
 
 
+def test_rel_error_counts_differences_up_to_atol_as_agreement():
+    """With ``atol``, is a difference of rounding-noise size between a true zero and its
+    numerical estimate an error of 0, while larger differences keep their relative error?"""
+    analytic, numerical = np.array([6e-17, 0.5]), np.array([1.1e-11, 0.5 + 1e-3])
+    assert gc.rel_error(analytic, numerical) == pytest.approx(1.1e-11 / 1e-8, rel=1e-3)
+    errors = gc.rel_error_elementwise(analytic, numerical, atol=1e-8)
+    assert errors[0] == 0.0
+    assert errors[1] == pytest.approx(1e-3 / 1.001, rel=1e-6)
+    with pytest.raises(ValueError, match="atol"):
+        gc.rel_error(analytic, numerical, atol=-1.0)
+
+
+def test_check_grad_with_atol_accepts_differences_of_noise_size_only():
+    """A loss whose slope is 1e-12 (the size of the rounding noise that centred differences
+    give for a true zero) against an analytic gradient of 0: does check_grad fail it with the
+    relative measure alone, pass it with atol=1e-9, and still fail a slope of 1e-6?"""
+    def tiny(c):
+        return 1e-12 * c[0]
+
+    def small(c):
+        return 1e-6 * c[0]
+
+    zero = lambda c: np.zeros(1)  # noqa: E731
+    assert not gc.check_grad(tiny, zero, np.array([0.3])).ok
+    assert gc.check_grad(tiny, zero, np.array([0.3]), atol=1e-9).ok
+    result = gc.check_grad(small, zero, np.array([0.3]), atol=1e-9)
+    assert not result.ok and result.mismatches == [(0,)]
+
+
 def test_rel_error_rejects_arrays_of_different_shapes():
     """Does comparing arrays of different shapes raise instead of broadcasting silently?"""
     with pytest.raises(ValueError, match="shapes"):
