@@ -32,6 +32,8 @@ from typing import Any, Callable, Mapping
 import numpy as np
 from scipy.special import erfc
 
+from actlab.util import unknown_name
+
 __all__ = [
     "SELU_ALPHA",
     "SELU_SCALE",
@@ -800,6 +802,4 @@ def get(name: str | Activation) -> Activation:
     try:
         return REGISTRY[name]
     except (KeyError, TypeError):
-        raise ValueError(
-            f"unknown activation {name!r}; valid names: {', '.join(names())}"
-        ) from None
+        raise unknown_name("activation", name, names()) from None

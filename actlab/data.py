@@ -28,6 +28,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from actlab.util import shows_progress
+
 __all__ = [
     "Dataset",
     "Splits",
@@ -323,8 +325,7 @@ def _fetch_full_mnist(cache: Path, base_url: str | None, registry: dict | None, 
         registry={k: f"sha256:{v}" for k, v in registry.items()},
         retry_if_failed=0,
     )
-    show = _progress_enabled(progress)
-    downloader = pooch.HTTPDownloader(progressbar=show, timeout=30)
+    downloader = pooch.HTTPDownloader(progressbar=shows_progress(progress), timeout=30)
     paths = {}
     for role, fname in MNIST_FILES.items():
         url = base_url + fname
@@ -344,14 +345,6 @@ def _fetch_full_mnist(cache: Path, base_url: str | None, registry: dict | None, 
                 f"(set ACTLAB_MNIST_URL or base_url= for another mirror). {_EMBEDDED_HINT}"
             ) from err
     return paths
-
-
-def _progress_enabled(progress) -> bool:
-    if progress is None:
-        import sys
-
-        return sys.stderr.isatty()
-    return bool(progress)
 
 
 def load_mnist(

@@ -25,6 +25,8 @@ from typing import Sequence
 
 import numpy as np
 
+from actlab import util
+
 __all__ = [
     "SEED_ACTIVATIONS",
     "SEED_HIDDEN",
@@ -83,11 +85,6 @@ def parse_activation_spec(spec: str, n_hidden: int):
     if len(names) == 1:
         return names[0]
     return [names[i % len(names)] for i in range(n_hidden)]
-
-
-def _progress_flag(progress):
-    # tqdm's disable=None means "only on a terminal", which is what notebooks and CI want.
-    return None if progress is None else not progress
 
 
 def _finite_or_none(value):
@@ -182,7 +179,6 @@ def run_experiment(
         trained :class:`actlab.nn.Sequential`) and ``test_set``.
     """
     from threadpoolctl import threadpool_limits
-    from tqdm.auto import tqdm
 
     from actlab import data as data_mod
     from actlab import nn
@@ -213,7 +209,7 @@ def run_experiment(
 
     widths = [dataset.X.shape[1], *hidden, dataset.n_classes]
     results, histories, models = {}, {}, {}
-    bar = tqdm(activations, desc="activations", unit="model", disable=_progress_flag(progress))
+    bar = util.progress(activations, enabled=progress, desc="activations", unit="model", leave=True)
     with threadpool_limits(limits=blas_threads, user_api="blas"):
         for name in bar:
             bar.set_postfix(activation=name)

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
-from tqdm import tqdm
+from actlab.util import progress as progress_bar
 
 __all__ = [
     "numerical_grad",
@@ -47,12 +47,9 @@ _PROGRESS_MIN_ENTRIES = 1000
 
 def _entries(n: int, desc: str, progress: bool | None) -> Any:
     """range(n), wrapped in a tqdm bar when asked (True) or when large and on a terminal (None)."""
-    if progress is None:
-        # disable=None lets tqdm hide the bar when stderr is not a terminal (CI, logs, tests).
-        disable = None if n >= _PROGRESS_MIN_ENTRIES else True
-    else:
-        disable = not progress
-    return tqdm(range(n), desc=desc, disable=disable, leave=False)
+    if progress is None and n < _PROGRESS_MIN_ENTRIES:
+        progress = False
+    return progress_bar(range(n), enabled=progress, desc=desc)
 
 
 def _as_float64(x: Any) -> np.ndarray:

@@ -28,6 +28,9 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
+from actlab.util import progress as progress_bar
+from actlab.util import unknown_name
+
 __all__ = [
     "glorot",
     "he",
@@ -161,9 +164,7 @@ def _resolve_init(init) -> Callable:
     try:
         return INITIALISERS[init]
     except (KeyError, TypeError):
-        raise ValueError(
-            f"unknown initialiser {init!r}; valid names: {', '.join(sorted(INITIALISERS))}"
-        ) from None
+        raise unknown_name("initialiser", init, sorted(INITIALISERS)) from None
 
 
 # --------------------------------------------------------------------------------------------
@@ -916,7 +917,7 @@ def _resolve_loss(loss, model) -> Loss:
         return SigmoidCrossEntropy() if last == "sigmoid" else SoftmaxCrossEntropy()
     if isinstance(loss, str):
         if loss not in LOSSES:
-            raise ValueError(f"unknown loss {loss!r}; valid names: {', '.join(LOSSES)}")
+            raise unknown_name("loss", loss, LOSSES)
         return LOSSES[loss]()
     if isinstance(loss, type):
         loss = loss()
@@ -1204,8 +1205,6 @@ def train(model: Sequential, X, y, epochs: int, batch_size: int = 32, optimizer=
         ``None`` picks softmax cross-entropy, or the binary one when the model ends in a
         sigmoid.  A trailing softmax (sigmoid) layer is folded into its cross-entropy.
     """
-    from tqdm.auto import tqdm
-
     if not isinstance(epochs, (int, np.integer)) or epochs < 1:
         raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
     if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
@@ -1230,8 +1229,7 @@ def train(model: Sequential, X, y, epochs: int, batch_size: int = 32, optimizer=
     history = History(n_train=n_train, n_val=len(X_val))
     diag_rows = slice(0, min(512, n_train))
 
-    bar = tqdm(range(epochs), desc="epochs", unit="epoch", leave=False,
-               disable=None if progress is None else not progress)
+    bar = progress_bar(range(epochs), enabled=progress, desc="epochs", unit="epoch")
     previous = model.reuse_buffers
     model.reuse_buffers = True
     try:
