@@ -36,7 +36,7 @@ test: $(TSTAMP)
 	$(BLAS1) OPENBLAS_CORETYPE=$(ALT_CORETYPE) $(BIN)/python -m pytest -n $(JOBS) -q -p no:cacheprovider $(NUMERIC_TESTS)
 
 exercises: $(STAMP)
-	$(BIN)/python -m actlab.assignments generate
+	$(BIN)/actlab exercises
 
 grade: $(STAMP)
 	@test -n "$(SUBMITTED)" || { echo "usage: make grade SUBMITTED=folder [OUT=folder]"; exit 2; }

@@ -1,8 +1,8 @@
-"""The ``actlab`` command: ``actlab experiment ...`` and ``actlab grade ...``.
+"""The ``actlab`` command: ``actlab experiment ...``, ``actlab grade ...``, ``actlab exercises ...``.
 
 Each subcommand owns its options; this module only dispatches, so ``actlab experiment --help``
-and ``actlab grade --help`` print the subcommand's own help. The grading engine is imported
-only when ``grade`` is asked for, so ``actlab experiment`` works without it.
+and ``actlab grade --help`` print the subcommand's own help. nbgrader is imported only when
+``grade`` or ``exercises`` is asked for, so ``actlab experiment`` starts without it.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ __all__ = ["main", "COMMANDS"]
 COMMANDS = {
     "experiment": "train one MLP per activation on MNIST and compare them (chapter 5)",
     "grade": "autograde a folder of submitted problem sets with nbgrader",
+    "exercises": "generate the student versions (exercises/) from solutions/ with nbgrader",
 }
 
 
@@ -64,6 +65,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from actlab.experiment import main as experiment_main
 
             return experiment_main(rest, prog="actlab experiment")
+        if command == "exercises":
+            from actlab.grading.course import exercises_main
+
+            return exercises_main(rest, prog="actlab exercises")
         try:
             from actlab.grading.cli import main as grade_main
         except ImportError as err:

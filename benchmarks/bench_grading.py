@@ -67,8 +67,7 @@ def _strip_markers(source: str) -> str:
 
 def prepare(work: Path, assignment: str | None, n: int):
     """A course folder for each tool and one submitted folder; returns (course, name, submitted)."""
-    from actlab.grading.course import (DEMO_ASSIGNMENT, build_template, load_course, unpack_folder,
-                                       write_demo_course)
+    from actlab.grading.course import DEMO_ASSIGNMENT, load_course, unpack_folder, write_demo_course
 
     if assignment and (REPO / "solutions" / assignment).is_dir():
         course = work / "course"
@@ -92,7 +91,7 @@ def prepare(work: Path, assignment: str | None, n: int):
         c.CourseDirectory.db_url = "sqlite:///" + os.path.join(_ROOT, "gradebook.db")
         c.Execute.timeout = {timeout}
         """))
-    template = build_template(load_course(course), name)
+    template = load_course(course).build_template(name)
     tpl = work / "template"
     unpack_folder(template.archive, tpl)
     source_nb = nbformat.read(tpl / "source" / name / f"{name}.ipynb", as_version=4)

@@ -17,8 +17,6 @@ import ast
 import contextlib
 import io
 import json
-import os
-import shutil
 import subprocess
 import sys
 import warnings
@@ -28,13 +26,15 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from actlab import assignments
 from assignment_bugs import ALTERNATIVES, BUGS, SLOW_BUGS, Bug
+from helpers import ASSIGNMENTS
+
+from actlab.grading.course import CourseError, ensure_tools_on_path, load_course, write_demo_course
 
 REPO = Path(__file__).resolve().parent.parent
 SOLUTIONS = REPO / "solutions"
 EXERCISES = REPO / "exercises"
-NAMES = assignments.ASSIGNMENTS
+NAMES = ASSIGNMENTS
 TRAINING_CELL = "test_custom_activation_trains"
 
 
@@ -284,15 +284,17 @@ def test_course_config_reads_solutions_releases_exercises_and_grades_outside_git
 
 
 def test_generate_refuses_a_missing_instructor_notebook(tmp_path):
-    """Does generate() name the missing notebook instead of failing inside nbgrader?"""
-    with pytest.raises(FileNotFoundError, match="ps1_nonlinearity"):
-        assignments.generate(tmp_path, tmp_path / "release", ["ps1_nonlinearity"])
+    """Does write_exercises() name the missing notebook instead of failing inside nbgrader?"""
+    course = load_course(write_demo_course(tmp_path / "course"))
+    with pytest.raises(CourseError, match="ps1_nonlinearity"):
+        course.write_exercises(["ps1_nonlinearity"], tmp_path / "release")
     assert not (tmp_path / "release").exists()
 
 
 def test_generate_command_rejects_an_unknown_assignment():
-    """Does `python -m actlab.assignments generate` name the valid assignments on a typo?"""
-    proc = subprocess.run([sys.executable, "-m", "actlab.assignments", "generate", "ps9_nope"],
+    """Does `actlab exercises` (what `make exercises` runs) name the valid assignments on a typo?"""
+    actlab = Path(sys.executable).with_name("actlab")
+    proc = subprocess.run([str(actlab), "exercises", "ps9_nope"],
                           capture_output=True, text=True, cwd=REPO, timeout=120)
     assert proc.returncode == 2
     assert "ps9_nope" in proc.stderr and "ps1_nonlinearity" in proc.stderr
@@ -349,8 +351,9 @@ def course(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("course")
     release_copy = root / "fresh-release"
-    assignments.generate(SOLUTIONS, release_copy, course_dir=root / "course", progress=False)
     course_root = root / "course"
+    course = load_course(REPO)
+    course.write_exercises(NAMES, release_copy, work_dir=course_root, progress=False)
     for student, sets in _students().items():
         for name, answers in sets.items():
             target = course_root / "submitted" / student / name
@@ -365,7 +368,7 @@ def course(tmp_path_factory):
         # nbgrader's own session handling trips SQLAlchemy's autoflush warnings; not ours.
         warnings.simplefilter("ignore")
         for name in NAMES:
-            config = assignments.course_config(course_root)
+            config = course.private_config(course_root)
             coursedir = CourseDirectory(config=config)
             coursedir.assignment_id = name
             coursedir.student_id = "*"
@@ -462,10 +465,9 @@ def test_autograder_takes_points_off_exactly_where_the_bugs_are(course, name, lo
 
 def _validate(path: Path) -> subprocess.CompletedProcess:
     """Run `nbgrader validate` as a learner would: from the course root, whose config applies."""
-    env = dict(os.environ)
-    env["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), env.get("PATH", "")])
+    ensure_tools_on_path()  # nbgrader validate starts the kernel's `python` by name
     return subprocess.run([sys.executable, "-m", "nbgrader", "validate", str(path)],
-                          capture_output=True, text=True, cwd=REPO, env=env, timeout=300)
+                          capture_output=True, text=True, cwd=REPO, timeout=300)
 
 
 @pytest.mark.grading

@@ -16,8 +16,8 @@ import nbformat
 import pytest
 from book_pages import CHAPTERS, toc_files
 from bs4 import BeautifulSoup
+from helpers import ASSIGNMENTS
 
-from actlab.assignments import ASSIGNMENTS
 from actlab.grading.course import nbgrader_cell
 
 REPO = Path(__file__).resolve().parent.parent

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from actlab.grading import cli
-from actlab.grading.course import (DEMO_ASSIGNMENT, build_template, demo_submission, load_course,
-                                   unpack_folder, write_demo_course)
+from actlab.grading.course import (DEMO_ASSIGNMENT, demo_submission, load_course, unpack_folder,
+                                   write_demo_course)
 
 pytestmark = [pytest.mark.grading, pytest.mark.xdist_group("grading_cli")]
 
@@ -44,7 +44,7 @@ def make_course(root: Path, students: dict):
     """A demo course under ``root`` and a submitted folder holding ``students``; returns
     (course folder, submitted folder, the assignment's template)."""
     course = write_demo_course(root / "course")
-    template = build_template(load_course(course), A)
+    template = load_course(course).build_template(A)
     release = root / "release"
     unpack_folder(template.archive, release)
     release_nb = release / "release" / A / f"{A}.ipynb"
@@ -227,7 +227,7 @@ def test_in_process_alembic_head_matches_nbgrader_command(tmp_path):
 def test_problem_set_one_solution_scores_full_marks_and_its_release_scores_zero(tmp_path):
     """Graded against the real ps1, does the instructor's notebook get full marks and the blank release 0?"""
     name = "ps1_nonlinearity"
-    template = build_template(load_course(REPO), name)
+    template = load_course(REPO).build_template(name)
     unpack_folder(template.archive, tmp_path / "tpl")
     submitted = tmp_path / "submitted"
     for student, source in [("instructor", tmp_path / "tpl" / "source"),

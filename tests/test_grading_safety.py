@@ -102,13 +102,13 @@ def _from_json(data: dict) -> dict:
 def _grade_batch(tmp_path_factory) -> dict:
     """Grade every hostile case plus honest students in one batch, and honest ones alone."""
     from actlab.grading.cli import grade
-    from actlab.grading.course import build_template, load_course, unpack_folder
+    from actlab.grading.course import load_course, unpack_folder
     from nbgrader.api import Gradebook
 
     tmp = tmp_path_factory.mktemp("adversarial")
     root = corpus.write_course(tmp / "course", cell_timeout=CELL_TIMEOUT,
                                notebook_timeout=NOTEBOOK_TIMEOUT, memory_bytes=int(1.5 * GiB))
-    template = build_template(load_course(root), corpus.ASSIGNMENT)
+    template = load_course(root).build_template(corpus.ASSIGNMENT)
     unpack_folder(template.archive, tmp / "template")
     # The course folder gets its release version and a real gradebook, as targets.
     (root / "release").mkdir()
@@ -121,7 +121,7 @@ def _grade_batch(tmp_path_factory) -> dict:
     real_max = None
     if (REPO_SOLUTIONS / REAL).is_dir():
         shutil.copytree(REPO_SOLUTIONS / REAL, root / "source" / REAL)
-        real = build_template(load_course(root), REAL)
+        real = load_course(root).build_template(REAL)
         real_max = real.max_score
         unpack_folder(real.archive, tmp / "real")
         (tmp / "real" / "release" / REAL).rename(root / "release" / REAL)

@@ -20,7 +20,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from .course import AssignmentTemplate, CourseError, build_template, find_course_root, load_course
+from .course import AssignmentTemplate, CourseError, load_course
 
 # Files larger than this are not read into memory or shipped to a worker; the notebook is
 # quarantined instead. Well above any honest notebook of this course.
@@ -136,14 +136,14 @@ def grade(submitted: Path, *, course_root: Path | None = None, assignment: str |
     if scheduler and not scheduler.startswith(("tcp://", "tls://", "inproc://", "ws://", "wss://")):
         raise UsageError(f"--scheduler must be an address like tcp://HOST:PORT, not {scheduler!r}")
     try:
-        course = load_course(course_root if course_root else find_course_root())
+        course = load_course(course_root)
+        if assignment is not None:
+            course.check_assignment(assignment)
     except CourseError as exc:
         raise UsageError(str(exc)) from exc
     _check_sandbox(sandbox)
 
     known = course.assignments()
-    if assignment is not None and assignment not in known:
-        raise UsageError(f"unknown assignment {assignment!r}; valid names: {', '.join(known) or '(none)'}")
     students, names, notes = discover(submitted, [assignment] if assignment else known)
     if assignment is not None:
         names = [assignment]
@@ -153,7 +153,7 @@ def grade(submitted: Path, *, course_root: Path | None = None, assignment: str |
     templates = {}
     for name in names:
         try:
-            templates[name] = build_template(course, name)
+            templates[name] = course.build_template(name)
         except CourseError as exc:
             raise UsageError(str(exc)) from exc
 

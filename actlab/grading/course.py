@@ -1,20 +1,35 @@
-"""The course side of grading: find the course, read its nbgrader config, build templates.
+"""The course: the one place where ``actlab`` drives nbgrader's course machinery.
 
-A *template* is everything one grading job needs to know about an assignment, packed into
-bytes so that it can travel to a worker process or a Dask worker without a shared
-filesystem: a private course folder in which ``nbgrader generate_assignment`` has already
-run (its SQLite gradebook, the instructor source and the generated release version).
-The parent builds each template once; every job unpacks its own copy, so no two jobs ever
-write to the same SQLite file.
+A :class:`Course` is the folder that holds ``nbgrader_config.py`` (:func:`load_course`,
+:func:`find_course_root`), with that file's traitlets ``Config``. Everything else asks it:
+
+* **configuration**: folders, course id, gradebook URL, ignore patterns, stubs and timeouts are
+  read from ``nbgrader_config.py`` only; :meth:`Course.private_config` is the same config for a
+  private course folder, and :meth:`Course.job_config` the part a grading job needs;
+* **the assignment list**: :meth:`Course.assignments`, the folders of the source directory
+  (``solutions/``) that hold a notebook;
+* **generation**: :meth:`Course.generate` runs nbgrader's ``GenerateAssignment`` for one
+  assignment in a private course folder, never in the course's own. Two things are built on
+  it: :meth:`Course.write_exercises`, the student versions in the release directory
+  (``exercises/``; ``actlab exercises``, which ``make exercises`` runs), and
+  :meth:`Course.build_template`, what a grading job needs to know about an assignment;
+* **tools on PATH**: :func:`ensure_tools_on_path`.
+
+A *template* is packed into bytes so that it can travel to a worker process or a Dask worker
+without a shared filesystem: a private course folder in which generation has run (its SQLite
+gradebook, the instructor source and the generated release version). The parent builds each
+template once; every job unpacks its own copy, so no two jobs ever write to the same SQLite
+file.
 """
 
 from __future__ import annotations
 
+import argparse
 import copy
-import fnmatch
 import functools
 import io
 import json
+import logging
 import os
 import shutil
 import sys
@@ -22,16 +37,24 @@ import tarfile
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterable, Sequence
 
 import nbformat
+from traitlets.config import Config
+
+from ..util import progress as progress_bar
+from ..util import unknown_name
 
 CONFIG_NAME = "nbgrader_config.py"
 # Sections of the nbgrader config that matter inside a job. CourseDirectory is left out on
 # purpose: the job lays out its own private course folder.
 _JOB_CONFIG_SKIP = {"CourseDirectory", "NbGrader", "NbGraderAPI", "Exchange"}
+# What a private course folder keeps of the course's CourseDirectory; its layout is nbgrader's
+# default (source/, release/, submitted/, autograded/, feedback/) under its own root.
+_PRIVATE_KEEPS = ("course_id", "ignore", "include", "max_file_size")
 
 
-class CourseError(Exception):
+class CourseError(ValueError):
     """The course folder, its config or an assignment cannot be used (a usage error)."""
 
 
@@ -69,43 +92,166 @@ class AssignmentTemplate:
 class Course:
     """A course folder: the one holding ``nbgrader_config.py``.
 
-    ``config`` is the traitlets ``Config`` loaded from that file.
+    ``config`` is the traitlets ``Config`` loaded from that file; the folders and names below
+    are nbgrader's reading of it (its defaults where the file is silent).
     """
 
     root: Path
-    config: object
+    config: Config
     source_dir: Path = field(init=False)
     release_dir: Path = field(init=False)
+    course_id: str = field(init=False)
+    db_url: str = field(init=False)
+    ignore: list = field(init=False)
 
     def __post_init__(self) -> None:
-        cd = self.config.CourseDirectory
+        from nbgrader.coursedir import CourseDirectory
+
         self.root = Path(self.root).resolve()
-        self.source_dir = self.root / cd.get("source_directory", "source")
-        self.release_dir = self.root / cd.get("release_directory", "release")
-
-    @property
-    def course_id(self) -> str:
-        return str(self.config.CourseDirectory.get("course_id", "default_course"))
-
-    @property
-    def db_url(self) -> str:
-        return str(self.config.CourseDirectory.get("db_url", f"sqlite:///{self.root / 'gradebook.db'}"))
-
-    @property
-    def ignore(self) -> list[str]:
-        return list(self.config.CourseDirectory.get(
-            "ignore", [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".*"]))
+        cfg = copy.deepcopy(self.config)
+        cfg.CourseDirectory.root = str(self.root)
+        coursedir = CourseDirectory(config=cfg)
+        self.source_dir = self.root / coursedir.source_directory
+        self.release_dir = self.root / coursedir.release_directory
+        # nbgrader's Gradebook names an unnamed course "default_course".
+        self.course_id = coursedir.course_id or "default_course"
+        self.db_url = coursedir.db_url
+        self.ignore = list(coursedir.ignore)
 
     def assignments(self) -> list[str]:
-        """Names of the assignments in the source folder (sorted)."""
+        """Names of the assignments: folders of the source directory holding a notebook (sorted)."""
         if not self.source_dir.is_dir():
             return []
         return sorted(p.name for p in self.source_dir.iterdir()
                       if p.is_dir() and not p.name.startswith((".", "_")) and any(p.glob("*.ipynb")))
 
+    def check_assignment(self, name: str) -> None:
+        """Raise :class:`CourseError` listing the valid names unless ``name`` is an assignment."""
+        valid = self.assignments()
+        if name not in valid:
+            raise CourseError(str(unknown_name("assignment", name, valid)))
+
     def job_config(self) -> dict:
         """The course's nbgrader config as a plain, picklable dict (job-relevant sections)."""
         return _plain(self.config, skip=_JOB_CONFIG_SKIP)
+
+    def private_config(self, folder: Path | str) -> Config:
+        """The course's nbgrader config for a private course folder at ``folder``.
+
+        The folder has nbgrader's default layout and its own ``gradebook.db``; the course id,
+        the ignore patterns, the stubs, the timeouts and every other setting are the course's.
+        """
+        folder = Path(folder).resolve()
+        cfg = copy.deepcopy(self.config)
+        kept = {k: v for k, v in cfg.CourseDirectory.items() if k in _PRIVATE_KEEPS}
+        cfg.CourseDirectory = Config(kept)
+        cfg.CourseDirectory.root = str(folder)
+        cfg.CourseDirectory.course_id = self.course_id
+        cfg.CourseDirectory.db_url = f"sqlite:///{folder / 'gradebook.db'}"
+        return cfg
+
+    def generate(self, assignment: str, folder: Path | str) -> Path:
+        """Run nbgrader's ``GenerateAssignment`` for ``assignment`` in the private course folder ``folder``.
+
+        The instructor version is copied to ``folder/source/<assignment>``, the student version
+        is written to ``folder/release/<assignment>`` (returned) and the assignment's cells are
+        recorded in ``folder/gradebook.db``; ``folder`` may already hold other assignments.
+        Nothing in the course folder is written. Raises :class:`CourseError` for an unknown
+        assignment and when nbgrader fails (with nbgrader's error lines).
+        """
+        from nbgrader.converters import GenerateAssignment
+        from nbgrader.coursedir import CourseDirectory
+
+        self.check_assignment(assignment)
+        ensure_tools_on_path()
+        folder = Path(folder).resolve()
+        source = folder / "source" / assignment
+        if source.exists():
+            shutil.rmtree(source)
+        shutil.copytree(self.source_dir / assignment, source,
+                        ignore=shutil.ignore_patterns(*self.ignore))
+        cfg = self.private_config(folder)
+        coursedir = CourseDirectory(config=cfg)
+        coursedir.assignment_id = assignment
+        converter = GenerateAssignment(coursedir=coursedir, config=cfg)
+        converter.force = True
+        converter.log.setLevel(logging.ERROR)
+        errors = _Collect()
+        converter.log.addHandler(errors)
+        try:
+            converter.start()
+        except Exception as exc:  # nbgrader wraps its own errors in NbGraderException
+            detail = "\n".join(errors.lines[-3:]) or str(exc)
+            raise CourseError(f"nbgrader could not generate {assignment}:\n{detail}") from exc
+        finally:
+            converter.log.removeHandler(errors)
+        release = folder / "release" / assignment
+        if not any(release.glob("*.ipynb")):
+            raise CourseError(f"nbgrader produced no student notebook for {assignment}")
+        return release
+
+    def write_exercises(self, assignments: Iterable[str] | None = None,
+                        release_dir: Path | str | None = None, *, progress: bool | None = None,
+                        work_dir: Path | str | None = None) -> list[Path]:
+        """Generate the student version of each assignment into ``release_dir``.
+
+        ``assignments``: names, all of them by default; every name is checked before anything
+        is written. ``release_dir``: where ``<name>/`` folders go, the course's release
+        directory (``exercises/``) by default; an existing ``<name>`` folder there is replaced.
+        ``work_dir``: the private course folder to generate in, kept afterwards with its
+        ``source/``, ``release/`` and a ``gradebook.db`` that holds every assignment (tests
+        autograde against it); a temporary folder by default. ``progress``: a bar, by default
+        only on a terminal. nbgrader's ``ClearOutput`` step leaves no outputs in what is
+        written. Returns the student notebooks written.
+        """
+        names = self.assignments() if assignments is None else list(assignments)
+        for name in names:
+            self.check_assignment(name)
+        release_dir = Path(release_dir) if release_dir is not None else self.release_dir
+        written = []
+        with tempfile.TemporaryDirectory(prefix="actlab-generate-") as tmp:
+            folder = Path(work_dir if work_dir is not None else tmp)
+            folder.mkdir(parents=True, exist_ok=True)
+            for name in progress_bar(names, enabled=progress, desc="generate", unit="assignment"):
+                produced = self.generate(name, folder)
+                target = release_dir / name
+                if target.exists():
+                    shutil.rmtree(target)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copytree(produced, target)
+                written += sorted(target.glob("*.ipynb"))
+        return written
+
+    def build_template(self, assignment: str) -> AssignmentTemplate:
+        """Generate ``assignment`` in a private folder and pack that folder for grading jobs.
+
+        Nothing in the course folder is written: the release version and gradebook this
+        produces live only in the returned archive.
+        """
+        with tempfile.TemporaryDirectory(prefix="actlab-template-") as tmp:
+            tmp = Path(tmp)
+            release = self.generate(assignment, tmp)
+            notebooks = tuple(sorted(p.stem for p in release.glob("*.ipynb")))
+            cells = []
+            for name in notebooks:
+                nb = nbformat.read(release / f"{name}.ipynb", as_version=4)
+                for cell in nb.cells:
+                    meta = cell.get("metadata", {}).get("nbgrader", {})
+                    if meta.get("grade") or meta.get("task"):
+                        cells.append(GradeCellInfo(name, meta["grade_id"], float(meta.get("points", 0))))
+            return AssignmentTemplate(assignment, self.course_id, notebooks, tuple(cells),
+                                      pack_folder(tmp))
+
+
+class _Collect(logging.Handler):
+    """Keeps nbgrader's error log lines, to put them in the exception we raise."""
+
+    def __init__(self):
+        super().__init__(level=logging.ERROR)
+        self.lines: list[str] = []
+
+    def emit(self, record):
+        self.lines.append(record.getMessage())
 
 
 def _plain(cfg, skip=frozenset()) -> dict:
@@ -135,11 +281,11 @@ def find_course_root(start: Path | str | None = None) -> Path:
                       "run from inside the course or pass --course DIR")
 
 
-def load_course(root: Path | str) -> Course:
-    """Load the course whose ``nbgrader_config.py`` sits in ``root``."""
+def load_course(root: Path | str | None = None) -> Course:
+    """Load the course whose ``nbgrader_config.py`` sits in ``root`` (default: found from cwd)."""
     from traitlets.config.loader import PyFileConfigLoader
 
-    root = Path(root).resolve()
+    root = find_course_root() if root is None else Path(root).resolve()
     if not (root / CONFIG_NAME).is_file():
         raise CourseError(f"{root} has no {CONFIG_NAME}")
     try:
@@ -162,70 +308,23 @@ def _alembic_head() -> str:
 
 
 def ensure_tools_on_path() -> None:
-    """Make creating a gradebook work, and fast, from an unactivated venv.
+    """Make nbgrader work, and create gradebooks fast, from an unactivated venv.
 
-    Puts this interpreter's bin folder on PATH for any other tool nbgrader starts.
-
-    nbgrader stamps a new gradebook by running the ``alembic`` command found on PATH, which
-    fails when the venv is used without being activated (``.venv/bin/actlab grade ...``).
+    Puts this interpreter's bin folder on PATH, for this process and its children: nbgrader
+    stamps a new gradebook by running the ``alembic`` command found on PATH, and the venv's
+    ``python3`` kernelspec starts ``python`` by name; neither is on PATH when the venv is
+    used without being activated (``.venv/bin/actlab grade ...``).
     """
     import nbgrader.api
 
-    # nbgrader learns that version by starting the `alembic` command, a fresh Python that
-    # imports alembic and nbgrader: seconds per new gradebook on a busy machine. Reading
+    # nbgrader learns the schema version by starting the `alembic` command, a fresh Python
+    # that imports alembic and nbgrader: seconds per new gradebook on a busy machine. Reading
     # the same migration scripts here gives the same answer (asserted in the tests).
     nbgrader.api.get_alembic_version = _alembic_head
     bindir = os.path.dirname(sys.executable)
     parts = os.environ.get("PATH", "").split(os.pathsep)
     if bindir not in parts:
         os.environ["PATH"] = os.pathsep.join([bindir, *parts])
-
-
-def build_template(course: Course, assignment: str) -> AssignmentTemplate:
-    """Run ``generate_assignment`` for ``assignment`` in a private folder and pack it.
-
-    Nothing in the course folder is written: the release version and gradebook this
-    produces live only in the returned archive.
-    """
-    from nbgrader.converters import GenerateAssignment
-    from nbgrader.coursedir import CourseDirectory
-
-    ensure_tools_on_path()
-    src = course.source_dir / assignment
-    if not src.is_dir():
-        raise CourseError(f"unknown assignment {assignment!r}; "
-                          f"valid names: {', '.join(course.assignments()) or '(none)'}")
-    with tempfile.TemporaryDirectory(prefix="actlab-template-") as tmp:
-        tmp = Path(tmp)
-        ignore = shutil.ignore_patterns(*course.ignore)
-        shutil.copytree(src, tmp / "source" / assignment, ignore=ignore)
-        cfg = copy.deepcopy(course.config)
-        cd = cfg.CourseDirectory
-        cd.root = str(tmp)
-        cd.source_directory = "source"
-        cd.release_directory = "release"
-        cd.db_url = f"sqlite:///{tmp / 'gradebook.db'}"
-        cd.assignment_id = assignment
-        cd.course_id = course.course_id
-        coursedir = CourseDirectory(config=cfg)
-        converter = GenerateAssignment(coursedir=coursedir, config=cfg)
-        converter.log.setLevel("ERROR")
-        try:
-            converter.start()
-        except Exception as exc:
-            raise CourseError(f"generate_assignment failed for {assignment!r}: {exc}") from exc
-
-        release = tmp / "release" / assignment
-        notebooks = tuple(sorted(p.stem for p in release.glob("*.ipynb")))
-        cells = []
-        for name in notebooks:
-            nb = nbformat.read(release / f"{name}.ipynb", as_version=4)
-            for cell in nb.cells:
-                meta = cell.get("metadata", {}).get("nbgrader", {})
-                if meta.get("grade") or meta.get("task"):
-                    cells.append(GradeCellInfo(name, meta["grade_id"], float(meta.get("points", 0))))
-        return AssignmentTemplate(assignment, course.course_id, notebooks, tuple(cells),
-                                  pack_folder(tmp))
 
 
 def pack_folder(folder: Path) -> bytes:
@@ -251,8 +350,40 @@ def unpack_folder(archive: bytes, dest: Path) -> None:
         tar.extractall(dest, filter="data")
 
 
-def matches_any(name: str, patterns: list[str]) -> bool:
-    return any(fnmatch.fnmatch(name, p) for p in patterns)
+def exercises_main(argv: Sequence[str] | None = None, prog: str = "actlab exercises") -> int:
+    """``actlab exercises [NAME ...]``: regenerate the student versions (``make exercises``).
+
+    Returns the exit status: 0 done, 1 nbgrader failed, 2 usage error (an unknown name).
+    """
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description="Generate the student versions of the problem sets (exercises/) from the "
+                    "instructor versions (solutions/) with nbgrader.")
+    parser.add_argument("names", nargs="*", metavar="NAME",
+                        help="assignments to generate (default: every one)")
+    parser.add_argument("--course", type=Path,
+                        help="course folder (default: found from the current folder)")
+    parser.add_argument("--release", type=Path,
+                        help="where the <name>/ folders go (default: the course's release folder)")
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse exits 2 on bad usage and 0 for --help
+        return int(exc.code or 0)
+    try:
+        course = load_course(args.course)
+        for name in args.names:
+            course.check_assignment(name)
+    except CourseError as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        paths = course.write_exercises(args.names or None, args.release)
+    except CourseError as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return 1
+    for path in paths:
+        print(path)
+    return 0
 
 
 # --------------------------------------------------------------------------------------
