@@ -54,13 +54,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = _parser()
     try:
-        if not argv or argv[0].startswith("-"):
-            # Only --help / --version (or a mistake) can come before the command.
-            parser.parse_args(argv)
-            return 2  # parse_args exits for every input that gets here; kept for clarity
+        if not argv or argv[0].startswith("-") or argv[0] not in COMMANDS:
+            # --help, --version, no command or an unknown one: argparse prints the help, the
+            # version or the usage with the valid choices, and exits (0 or 2).
+            parser.parse_args(argv[:1])
         command, rest = argv[0], argv[1:]
-        if command not in COMMANDS:
-            parser.parse_args([command])  # argparse prints usage and the valid choices, exit 2
         if command == "experiment":
             from actlab.experiment import main as experiment_main
 

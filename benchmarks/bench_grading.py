@@ -30,13 +30,14 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import textwrap
 import time
 from pathlib import Path
 
 import nbformat
 
 REPO = Path(__file__).resolve().parents[1]
+# The demo course and the course-config writer are the tests' (tests/helpers.py).
+sys.path.insert(0, str(REPO / "tests"))
 BIN = Path(sys.executable).parent
 KINDS = ("correct", "partial", "wrong")
 
@@ -67,7 +68,8 @@ def _strip_markers(source: str) -> str:
 
 def prepare(work: Path, assignment: str | None, n: int):
     """A course folder for each tool and one submitted folder; returns (course, name, submitted)."""
-    from actlab.grading.course import DEMO_ASSIGNMENT, load_course, unpack_folder, write_demo_course
+    from actlab.grading.course import load_course, unpack_folder
+    from helpers import DEMO_ASSIGNMENT, write_course_config, write_demo_course
 
     if assignment and (REPO / "solutions" / assignment).is_dir():
         course = work / "course"
@@ -80,17 +82,7 @@ def prepare(work: Path, assignment: str | None, n: int):
         name = DEMO_ASSIGNMENT
         timeout = 60
     # One config for both tools, so both grade with the same settings.
-    (course / "nbgrader_config.py").write_text(textwrap.dedent(f"""\
-        import os
-        c = get_config()  # noqa: F821
-        _ROOT = os.path.dirname(os.path.abspath(__file__))
-        c.CourseDirectory.root = _ROOT
-        c.CourseDirectory.course_id = "bench"
-        c.CourseDirectory.source_directory = "source"
-        c.CourseDirectory.release_directory = "release"
-        c.CourseDirectory.db_url = "sqlite:///" + os.path.join(_ROOT, "gradebook.db")
-        c.Execute.timeout = {timeout}
-        """))
+    write_course_config(course, "bench", {"Execute.timeout": timeout})
     template = load_course(course).build_template(name)
     tpl = work / "template"
     unpack_folder(template.archive, tpl)

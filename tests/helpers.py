@@ -1,16 +1,118 @@
 """Helpers shared by several test modules (imported as ``helpers``; never from a test module).
 
-Grading: the course's assignment names, read from ``nbgrader_config.py`` by the one
-:class:`actlab.grading.course.Course`.
+Grading helpers: the course's assignment names; nbgrader cells and small nbgrader courses
+written into a temporary folder, among them the demo course ``ps0_demo``, which
+``benchmarks/bench_grading.py`` uses too and which is handy for trying ``actlab grade``
+without student data.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from actlab.grading.course import load_course
+import nbformat
+
+from actlab.grading.course import CONFIG_NAME, load_course
 
 REPO = Path(__file__).resolve().parent.parent
 
 #: The problem sets, as the course's nbgrader configuration finds them in ``solutions/``.
 ASSIGNMENTS: tuple[str, ...] = tuple(load_course(REPO).assignments())
+
+
+# --------------------------------------------------------------------------------------------
+# nbgrader courses in a temporary folder
+# --------------------------------------------------------------------------------------------
+
+
+def nbgrader_cell(source: str, grade_id: str, *, cell_type: str = "code", solution=False,
+                  grade=False, points=0):
+    """A code (or markdown) cell with nbgrader's metadata; locked unless it is a solution."""
+    make = nbformat.v4.new_code_cell if cell_type == "code" else nbformat.v4.new_markdown_cell
+    cell = make(source)
+    meta = {"grade": grade, "solution": solution, "locked": not solution,
+            "grade_id": grade_id, "schema_version": 3}
+    if grade:
+        meta["points"] = points
+    cell.metadata["nbgrader"] = meta
+    return cell
+
+
+def write_course_config(root: Path | str, course_id: str, settings: dict | None = None) -> Path:
+    """Write ``root/nbgrader_config.py`` for a course with nbgrader's default folders
+    (``source/``, ``release/``) and ``gradebook.db`` in ``root``; ``settings`` maps
+    ``"Section.trait"`` to a value (``{"Execute.timeout": 60}``). Returns the file."""
+    lines = [
+        "c = get_config()  # noqa: F821",
+        "import os",
+        "_ROOT = os.path.dirname(os.path.abspath(__file__))",
+        "c.CourseDirectory.root = _ROOT",
+        f"c.CourseDirectory.course_id = {course_id!r}",
+        "c.CourseDirectory.source_directory = 'source'",
+        "c.CourseDirectory.release_directory = 'release'",
+        "c.CourseDirectory.db_url = 'sqlite:///' + os.path.join(_ROOT, 'gradebook.db')",
+        *(f"c.{key} = {value!r}" for key, value in (settings or {}).items()),
+    ]
+    path = Path(root) / CONFIG_NAME
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def new_assignment_notebook(cells):
+    """A Python 3 notebook holding ``cells``."""
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = list(cells)
+    return nb
+
+
+DEMO_ASSIGNMENT = "ps0_demo"
+_DEMO_SOLUTION = '''def leaky(x, alpha=0.1):
+    """Leaky ReLU of a float: x if x > 0 else alpha * x."""
+    ### BEGIN SOLUTION
+    return x if x > 0 else alpha * x
+    ### END SOLUTION'''
+_DEMO_TEST_POSITIVE = "assert leaky(2.0) == 2.0\nassert leaky(0.5) == 0.5"
+_DEMO_TEST_NEGATIVE = ("assert abs(leaky(-2.0) - (-0.2)) < 1e-12\n"
+                       "### BEGIN HIDDEN TESTS\n"
+                       "assert abs(leaky(-1.0, alpha=0.5) - (-0.5)) < 1e-12\n"
+                       "### END HIDDEN TESTS")
+
+#: What a student could hand in: the body that replaces the solution region.
+DEMO_ANSWERS = {
+    "correct": "    return x if x > 0 else alpha * x",
+    "partial": "    return max(x, 0.0)",  # right for x > 0 only
+    "wrong": "    return -x",
+}
+
+
+def write_demo_course(root: Path | str, assignment: str = DEMO_ASSIGNMENT) -> Path:
+    """Write a minimal course (config + one source notebook, 3 points) under ``root``.
+
+    The notebook has one solution cell (``leaky``) and two autograded test cells worth
+    1 and 2 points, the second with hidden tests. Returns the course root.
+    """
+    root = Path(root)
+    (root / "source" / assignment).mkdir(parents=True, exist_ok=True)
+    write_course_config(root, "demo", {"Execute.timeout": 60})
+    nb = new_assignment_notebook([
+        nbformat.v4.new_markdown_cell("Write `leaky(x, alpha)`."),
+        nbgrader_cell(_DEMO_SOLUTION, "leaky", solution=True),
+        nbgrader_cell(_DEMO_TEST_POSITIVE, "test_leaky_positive", grade=True, points=1),
+        nbgrader_cell(_DEMO_TEST_NEGATIVE, "test_leaky_negative", grade=True, points=2),
+    ])
+    nbformat.write(nb, root / "source" / assignment / f"{assignment}.ipynb")
+    return root
+
+
+def demo_submission(release_nb_path: Path | str, kind: str) -> bytes:
+    """A student notebook made from the release version: ``kind`` in DEMO_ANSWERS or 'blank'."""
+    nb = nbformat.read(release_nb_path, as_version=4)
+    if kind != "blank":
+        body = DEMO_ANSWERS[kind]
+        for cell in nb.cells:
+            if cell.metadata.get("nbgrader", {}).get("solution"):
+                lines = cell.source.splitlines()
+                keep = [ln for ln in lines if "YOUR CODE HERE" not in ln and "NotImplementedError" not in ln]
+                cell.source = "\n".join(keep + [body])
+    return nbformat.writes(nb).encode()

@@ -27,9 +27,9 @@ import nbformat
 import pytest
 
 from assignment_bugs import ALTERNATIVES, BUGS, SLOW_BUGS, Bug
-from helpers import ASSIGNMENTS
+from helpers import ASSIGNMENTS, write_demo_course
 
-from actlab.grading.course import CourseError, ensure_tools_on_path, load_course, write_demo_course
+from actlab.grading.course import CourseError, ensure_tools_on_path, load_course
 
 REPO = Path(__file__).resolve().parent.parent
 SOLUTIONS = REPO / "solutions"

@@ -16,9 +16,7 @@ import nbformat
 import pytest
 from book_pages import CHAPTERS, toc_files
 from bs4 import BeautifulSoup
-from helpers import ASSIGNMENTS
-
-from actlab.grading.course import nbgrader_cell
+from helpers import ASSIGNMENTS, nbgrader_cell
 
 REPO = Path(__file__).resolve().parent.parent
 BOOK = REPO / "book"

@@ -13,10 +13,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import DEMO_ASSIGNMENT, demo_submission, write_demo_course
 
 from actlab.grading import cli
-from actlab.grading.course import (DEMO_ASSIGNMENT, demo_submission, load_course, unpack_folder,
-                                   write_demo_course)
+from actlab.grading.course import load_course, unpack_folder
 
 pytestmark = [pytest.mark.grading, pytest.mark.xdist_group("grading_cli")]
 
@@ -222,8 +222,6 @@ def test_in_process_alembic_head_matches_nbgrader_command(tmp_path):
     assert _alembic_head() == out.split()[0]
 
 
-@pytest.mark.skipif(not (REPO / "solutions" / "ps1_nonlinearity").is_dir(),
-                    reason="problem set 1 not written yet")
 def test_problem_set_one_solution_scores_full_marks_and_its_release_scores_zero(tmp_path):
     """Graded against the real ps1, does the instructor's notebook get full marks and the blank release 0?"""
     name = "ps1_nonlinearity"

@@ -15,11 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from actlab.grading import cli
-from actlab.grading.course import DEMO_ASSIGNMENT, load_course
-from actlab.grading.job import JobSpec, run_job
-
+from helpers import DEMO_ASSIGNMENT
 from test_grading_cli import _sandbox_flag, make_course
+
+from actlab.grading import cli
+from actlab.grading.course import load_course
+from actlab.grading.job import JobSpec, run_job
 
 pytestmark = [pytest.mark.grading, pytest.mark.xdist_group("grading_parallel")]
 

@@ -139,9 +139,8 @@ def merge_into_gradebook(db_url: str, course_id: str, templates: dict[str, Assig
                         grade.needs_manual_grade = False
                 for row in nb.grades:
                     grade = gb.find_grade(row[0], nb.name, r.assignment, r.student_id)
-                    auto, manual_needed = (row[3], row[4]) if len(row) > 3 else (row[1], False)
-                    grade.auto_score = auto
-                    grade.needs_manual_grade = bool(manual_needed)
+                    grade.auto_score = row[3]
+                    grade.needs_manual_grade = bool(row[4])
             gb.db.commit()
 
 

@@ -23,7 +23,7 @@ from typing import Callable
 
 import nbformat
 
-from actlab.grading.course import nbgrader_cell
+from helpers import new_assignment_notebook, nbgrader_cell, write_course_config
 
 REPO = Path(__file__).resolve().parents[2]
 ASSIGNMENT = "ps_guard"
@@ -67,28 +67,19 @@ def write_course(root: Path, *, cell_timeout: float, notebook_timeout: float,
     """Write the fixture course (config, source notebook, an instructor gradebook file)."""
     root.mkdir(parents=True, exist_ok=True)
     (root / "source" / ASSIGNMENT).mkdir(parents=True)
-    (root / "nbgrader_config.py").write_text(
-        "c = get_config()  # noqa: F821\n"
-        "import os\n"
-        "_ROOT = os.path.dirname(os.path.abspath(__file__))\n"
-        "c.CourseDirectory.root = _ROOT\n"
-        "c.CourseDirectory.course_id = 'guard'\n"
-        "c.CourseDirectory.source_directory = 'source'\n"
-        "c.CourseDirectory.release_directory = 'release'\n"
-        "c.CourseDirectory.db_url = 'sqlite:///' + os.path.join(_ROOT, 'gradebook.db')\n"
-        f"c.Execute.timeout = {int(cell_timeout)}\n"
-        f"c.SandboxedExecute.cell_timeout = {float(cell_timeout)}\n"
-        f"c.SandboxedExecute.notebook_timeout = {float(notebook_timeout)}\n"
-        f"c.SandboxedExecute.memory_bytes = {int(memory_bytes)}\n")
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nb.cells = [
+    write_course_config(root, "guard", {
+        "Execute.timeout": int(cell_timeout),
+        "SandboxedExecute.cell_timeout": float(cell_timeout),
+        "SandboxedExecute.notebook_timeout": float(notebook_timeout),
+        "SandboxedExecute.memory_bytes": int(memory_bytes),
+    })
+    nb = new_assignment_notebook([
         nbgrader_cell("Write `squash(x)`, the logistic sigmoid.", "intro", cell_type="markdown"),
         nbgrader_cell("import numpy as np", "imports"),
         nbgrader_cell(_SOLUTION, "squash", solution=True),
         nbgrader_cell(_TEST_VISIBLE, "test_visible", grade=True, points=1),
         nbgrader_cell(_TEST_HIDDEN, "test_hidden", grade=True, points=2),
-    ]
+    ])
     nbformat.write(nb, root / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
     return root
 
