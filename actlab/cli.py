@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 from typing import Sequence
+
+from tabulate import tabulate
 
 __all__ = ["main", "COMMANDS"]
 
@@ -22,7 +25,7 @@ COMMANDS = {
 
 
 def _parser() -> argparse.ArgumentParser:
-    epilog = "commands:\n" + "\n".join(f"  {name:<12}{text}" for name, text in COMMANDS.items())
+    epilog = "commands:\n" + textwrap.indent(tabulate(COMMANDS.items(), tablefmt="plain"), "  ")
     epilog += "\n\nRun 'actlab COMMAND --help' for the options of a command."
     p = argparse.ArgumentParser(
         prog="actlab",

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Sequence
 
 import numpy as np
+from tabulate import tabulate
 
 from actlab import util
 
@@ -275,18 +276,15 @@ def run_experiment(
 
 def results_table(result: dict) -> str:
     """A plain-text table of test accuracy, final validation accuracy and time per activation."""
-    rows = [("activation", "test acc", "val acc", "seconds")]
+    rows = []
     for name, r in result["results"].items():
         val = r["final_val_accuracy"]
         rows.append(
             (name, f"{r['test_accuracy']:.4f}", "-" if val is None else f"{val:.4f}",
              f"{r['seconds']:.1f}")
         )
-    width = [max(len(row[i]) for row in rows) for i in range(4)]
-    lines = ["  ".join(cell.ljust(width[i]) if i == 0 else cell.rjust(width[i])
-                       for i, cell in enumerate(row)) for row in rows]
-    lines.insert(1, "-" * len(lines[0]))
-    return "\n".join(lines)
+    return tabulate(rows, headers=("activation", "test acc", "val acc", "seconds"),
+                    colalign=("left", "right", "right", "right"), disable_numparse=True)
 
 
 def write_outputs(result: dict, out_dir) -> dict[str, Path]:

@@ -181,6 +181,29 @@ def test_regrading_the_same_folder_gives_identical_csvs(graded, tmp_path):
         assert (again / name).read_bytes() == (out / name).read_bytes(), name
 
 
+def test_a_25_mib_notebook_is_refused_where_it_is_first_seen_with_intakes_reason(tmp_path):
+    """Is a 25 MiB notebook (over the one notebook cap, intake.MAX_NOTEBOOK_BYTES) quarantined
+    before it is read or sent to a worker, with the reason intake itself gives?"""
+    from actlab.grading.intake import MAX_NOTEBOOK_BYTES, IntakeError, load_checked
+
+    course = write_demo_course(tmp_path / "course")
+    huge = tmp_path / "submitted" / "hal" / A / f"{A}.ipynb"
+    huge.parent.mkdir(parents=True)
+    with open(huge, "wb") as fh:
+        fh.truncate(25 * 2**20)  # sparse: 25 MiB on paper, nothing on disk
+    assert 20 * 2**20 == MAX_NOTEBOOK_BYTES < huge.stat().st_size
+    run = cli.grade(tmp_path / "submitted", course_root=course, out=tmp_path / "out",
+                    sandbox=False, gradebook=False, progress=False)
+    [result] = run.results
+    with pytest.raises(IntakeError) as intake_says:
+        load_checked(huge)
+    assert str(intake_says.value) == "file too large (25 MiB > 20 MiB)"
+    assert (result.status, result.notebooks[0].reason) == ("quarantined", str(intake_says.value))
+    assert result.timings == {} and result.worker == ""  # no job ever ran for it
+    page = (tmp_path / "out" / "feedback" / "hal" / A / f"{A}.html").read_text()
+    assert "file too large (25 MiB &gt; 20 MiB)" in page
+
+
 def test_missing_submitted_folder_is_a_usage_error(tmp_path, capsys):
     """Does a submitted folder that does not exist give exit status 2 and a one-line reason?"""
     course = write_demo_course(tmp_path / "course")

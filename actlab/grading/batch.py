@@ -9,12 +9,10 @@ cluster lost it) becomes a ``crashed`` result for that submission; the batch goe
 from __future__ import annotations
 
 import multiprocessing
-import sys
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 
-from tqdm.auto import tqdm
-
+from ..util import progress as progress_bar
 from .job import JobResult, JobSpec, NotebookResult, run_job, warm_up
 
 
@@ -24,22 +22,17 @@ def crashed_result(spec: JobSpec, detail: str) -> JobResult:
     return JobResult(spec.student_id, spec.assignment, "crashed", notebooks, {})
 
 
-def _progress(total: int, enabled: bool):
-    # The bar goes to stderr and only when it is a terminal, so logs and CI output stay clean.
-    return tqdm(total=total, desc="grading", unit="submission", file=sys.stderr,
-                disable=not (enabled and sys.stderr.isatty()), leave=False)
-
-
 def run_jobs(specs: list[JobSpec], workers: int = 1, scheduler: str | None = None,
-             progress: bool = True) -> list[JobResult]:
+             progress: bool | None = None) -> list[JobResult]:
     """Grade every spec; return one :class:`JobResult` per spec, in spec order.
 
     ``scheduler`` (``tcp://host:port``) sends the jobs to a Dask distributed cluster;
     otherwise ``workers`` > 1 uses a local process pool and ``workers`` == 1 runs them here.
+    ``progress``: a bar, by default only when stderr is a terminal (:func:`actlab.util.progress`).
     """
     if not specs:
         return []
-    with _progress(len(specs), progress) as bar:
+    with progress_bar(total=len(specs), enabled=progress, desc="grading", unit="submission") as bar:
         if scheduler:
             return _run_dask(specs, scheduler, bar)
         if workers <= 1 or len(specs) == 1:

@@ -20,11 +20,17 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+from .batch import run_jobs
 from .course import AssignmentTemplate, CourseError, load_course
+from .intake import unreadable_reason
+from .job import JobResult, JobSpec, NotebookResult
+from .report import merge_into_gradebook, summary_table, write_csvs, write_feedback
+from .sandbox import SandboxUnavailableError, require_sandbox
 
-# Files larger than this are not read into memory or shipped to a worker; the notebook is
-# quarantined instead. Well above any honest notebook of this course.
-MAX_FILE_BYTES = 32 * 1024 * 1024
+# A student's other files (data, helper modules) larger than this are left behind: not read
+# into memory, not shipped to a worker. Notebooks have their own cap, intake.MAX_NOTEBOOK_BYTES;
+# the sandbox copies at most sandbox.MAX_COPIED_BYTES of other files in all.
+MAX_OTHER_FILE_BYTES = 32 * 2**20
 
 
 class UsageError(Exception):
@@ -78,8 +84,11 @@ def discover(submitted: Path, assignments: list[str]) -> tuple[list[str], list[s
 def _read_submission(folder: Path, template: AssignmentTemplate):
     """(notebooks, extra_files, refusals) for one student's assignment folder.
 
-    Symlinks and oversized files are never read: a symlink could point anywhere on the
-    grading machine, and a huge file should not be shipped to a worker.
+    Every file is checked before it is read, here where it is first seen: a symbolic link is
+    never followed (it could point anywhere on the grading machine); a notebook that intake
+    would refuse unread (:func:`intake.unreadable_reason`: a link, or over
+    :data:`intake.MAX_NOTEBOOK_BYTES`) is refused with intake's reason; another file over
+    :data:`MAX_OTHER_FILE_BYTES` is left behind. Nothing refused is shipped to a worker.
     """
     notebooks, extra, refused = {}, {}, {}
     for path in sorted(folder.rglob("*")):
@@ -87,13 +96,13 @@ def _read_submission(folder: Path, template: AssignmentTemplate):
         if any(part.startswith(".") for part in rel.parts) or path.is_dir() and not path.is_symlink():
             continue
         name = path.stem if path.suffix == ".ipynb" and len(rel.parts) == 1 else None
-        if path.is_symlink():
-            if name in template.notebooks:
-                refused[name] = "notebook is a symbolic link"
-            continue
-        if path.stat().st_size > MAX_FILE_BYTES:
-            if name in template.notebooks:
-                refused[name] = f"file larger than {MAX_FILE_BYTES // 2**20} MiB"
+        if name is not None:
+            reason = unreadable_reason(path)
+            if reason:
+                if name in template.notebooks:
+                    refused[name] = reason
+                continue
+        elif path.is_symlink() or path.stat().st_size > MAX_OTHER_FILE_BYTES:
             continue
         if name in template.notebooks:
             notebooks[name] = path.read_bytes()
@@ -104,8 +113,6 @@ def _read_submission(folder: Path, template: AssignmentTemplate):
 
 def _check_sandbox(sandbox: bool) -> None:
     """Refuse to run student code unsandboxed unless asked to; warn loudly when asked."""
-    from .sandbox import SandboxUnavailableError, require_sandbox
-
     # require_sandbox prints its warning to stderr; its duplicate Python warning would be
     # turned into an error by the test suite's filters, so it is silenced here.
     with warnings.catch_warnings():
@@ -118,15 +125,12 @@ def _check_sandbox(sandbox: bool) -> None:
 
 def grade(submitted: Path, *, course_root: Path | None = None, assignment: str | None = None,
           out: Path | None = None, workers: int | None = None, scheduler: str | None = None,
-          sandbox: bool = True, gradebook: bool = True, progress: bool = True) -> GradingRun:
+          sandbox: bool = True, gradebook: bool = True, progress: bool | None = None) -> GradingRun:
     """Grade every submission under ``submitted``; write the reports; return what was done.
 
-    Raises :class:`UsageError` for bad folders or names.
+    ``progress``: a bar, by default only when stderr is a terminal. Raises :class:`UsageError`
+    for bad folders or names.
     """
-    from .batch import run_jobs
-    from .job import JobResult, JobSpec, NotebookResult
-    from .report import merge_into_gradebook, write_csvs, write_feedback
-
     t0 = time.perf_counter()
     submitted = Path(submitted)
     if not submitted.is_dir():
@@ -205,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
         run = grade(args.submitted, course_root=args.course, assignment=args.assignment,
                     out=args.out, workers=args.workers, scheduler=args.scheduler,
                     sandbox=not args.no_sandbox, gradebook=not args.no_gradebook,
-                    progress=not args.quiet)
+                    progress=False if args.quiet else None)
     except UsageError as exc:
         print(f"actlab grade: error: {exc}", file=sys.stderr)
         return 2
@@ -213,7 +217,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"actlab grade: error: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
     if not args.quiet:
-        from .report import summary_table
         if run.results:
             print(summary_table(run.results, run.templates))
         print(f"\n{len(run.results)} submission(s) graded in {run.seconds:.1f} s; "

@@ -5,7 +5,7 @@ the assignment and returns, per expected notebook, whether it can be graded, a s
 reason, and a cleaned :class:`nbformat.NotebookNode`:
 
 * refused (``ok=False``, the notebook is quarantined, the batch goes on): file larger than
-  ``max_bytes``, not UTF-8 JSON (e.g. an HTML page saved as ``.ipynb``), not nbformat 4,
+  ``max_bytes`` (:data:`MAX_NOTEBOOK_BYTES`), not UTF-8 JSON (e.g. an HTML page saved as ``.ipynb``), not nbformat 4,
   failing nbformat's schema, not handed in at all;
 * repaired (``ok=True``, ``notes`` say what was done): graded cells that were deleted
   (restored from the release; nbgrader's ``OverwriteCells`` then puts back the full test
@@ -30,8 +30,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
+from nbconvert.preprocessors import ClearOutputPreprocessor
 
-DEFAULT_MAX_BYTES = 20 * 1024 * 1024
+#: The largest notebook file that is read at all, wherever it is first seen (``actlab grade``
+#: checks it before reading a submitted folder, so an oversized notebook never reaches a
+#: worker). The course's notebooks are tens of KiB; outputs are cleared on intake anyway.
+MAX_NOTEBOOK_BYTES = 20 * 2**20
 
 
 @dataclass
@@ -74,17 +78,31 @@ def _grade_id(cell) -> str | None:
     return (cell.get("metadata", {}).get("nbgrader") or {}).get("grade_id")
 
 
-def load_checked(path: str | os.PathLike, max_bytes: int = DEFAULT_MAX_BYTES):
+def unreadable_reason(path: str | os.PathLike, max_bytes: int = MAX_NOTEBOOK_BYTES) -> str | None:
+    """Why the notebook file at ``path`` must not even be read, or None.
+
+    A symbolic link could point at solutions/ or the gradebook, read with the grader's rights;
+    a file over ``max_bytes`` would be read into memory and shipped to a worker. Looks only at
+    the link and the size, never at the content.
+    """
+    path = Path(path)
+    if path.is_symlink():
+        return "notebook is a symbolic link"
+    size = path.stat().st_size
+    if size > max_bytes:
+        return f"file too large ({size / 2**20:.0f} MiB > {max_bytes / 2**20:.0f} MiB)"
+    return None
+
+
+def load_checked(path: str | os.PathLike, max_bytes: int = MAX_NOTEBOOK_BYTES):
     """Read and validate one notebook file; raise :class:`IntakeError` with a short reason."""
     path = Path(path)
     if max_bytes <= 0:
         raise ValueError("max_bytes must be positive")
-    if path.is_symlink():
-        # It could point at solutions/ or the gradebook, read here with the grader's rights.
-        raise IntakeError("notebook is a symbolic link")
+    reason = unreadable_reason(path, max_bytes)
+    if reason:
+        raise IntakeError(reason)
     size = path.stat().st_size
-    if size > max_bytes:
-        raise IntakeError(f"file too large ({size / 2**20:.0f} MiB > {max_bytes / 2**20:.0f} MiB)")
     if size == 0:
         raise IntakeError("empty file")
     raw = path.read_bytes()
@@ -127,11 +145,9 @@ def clean_against_release(nb, release_nb) -> tuple[object, list[str]]:
     release_by_gid = {_grade_id(c): c for c in release_nb.cells if _grade_id(c)}
     release_by_cell_id = {c.get("id"): c for c in release_nb.cells if c.get("id") and _grade_id(c)}
 
-    # Outputs are re-created by execution; anything handed in is discarded.
-    for cell in nb.cells:
-        if cell.cell_type == "code":
-            cell.outputs = []
-            cell.execution_count = None
+    # Outputs are re-created by execution; anything handed in is discarded (nbgrader's
+    # ClearOutput step is this preprocessor).
+    nb, _ = ClearOutputPreprocessor().preprocess(nb, {})
 
     # Deleted nbgrader metadata: recognise the cell by its nbformat id.
     present = set(_graded_ids(nb))
@@ -205,7 +221,7 @@ def clean_against_release(nb, release_nb) -> tuple[object, list[str]]:
 
 
 def inspect_submission(student_assignment_dir, release_assignment_dir,
-                       max_bytes: int = DEFAULT_MAX_BYTES) -> IntakeReport:
+                       max_bytes: int = MAX_NOTEBOOK_BYTES) -> IntakeReport:
     """Check every notebook of one student's assignment folder against the release.
 
     ``student_assignment_dir``: folder with the student's ``*.ipynb`` files.

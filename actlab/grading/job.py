@@ -28,6 +28,7 @@ import warnings
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import NamedTuple
 
 # Every status a submission or notebook can end with, mildest first; a submission takes
 # the most severe status among its notebooks.
@@ -62,15 +63,24 @@ class JobSpec:
     extra_files: dict = field(default_factory=dict)
 
 
+class GradeRow(NamedTuple):
+    """The grade of one graded cell, as the job's private gradebook recorded it."""
+
+    grade_id: str
+    score: float
+    max_score: float
+    auto_score: float | None
+    needs_manual_grade: bool
+
+
 @dataclass
 class NotebookResult:
-    """The outcome for one notebook: its status, and per graded cell a tuple
-    (grade_id, score, max_score, auto_score or None, needs_manual_grade)."""
+    """The outcome for one notebook: its status, and a :class:`GradeRow` per graded cell."""
 
     name: str
     status: str
     reason: str = ""
-    grades: list = field(default_factory=list)
+    grades: list[GradeRow] = field(default_factory=list)
     feedback_html: str | None = None
     autograded: bytes | None = None
     findings: list = field(default_factory=list)
@@ -331,7 +341,7 @@ def _grades(db_url, spec, name, zero=False) -> list:
             score = 0.0 if zero else float(g.score or 0.0)
             auto = 0.0 if zero else (None if g.auto_score is None else float(g.auto_score))
             manual = False if zero else bool(g.needs_manual_grade)
-            rows.append((g.name, score, float(g.max_score), auto, manual))
+            rows.append(GradeRow(g.name, score, float(g.max_score), auto, manual))
     return rows
 
 

@@ -13,6 +13,9 @@ import tempfile
 from collections import Counter, defaultdict
 from pathlib import Path
 
+from nbgrader.api import Gradebook
+from tabulate import tabulate
+
 from .course import AssignmentTemplate, ensure_tools_on_path, unpack_folder
 from .job import STATUSES, JobResult
 
@@ -34,7 +37,7 @@ def detail_rows(result: JobResult, template: AssignmentTemplate) -> list[tuple]:
 
     A cell the job did not report (its notebook crashed before grading) scores 0.
     """
-    got = {(nb.name, g[0]): g[1] for nb in result.notebooks for g in nb.grades}
+    got = {(nb.name, g.grade_id): g.score for nb in result.notebooks for g in nb.grades}
     return [(result.student_id, result.assignment, c.notebook, c.grade_id,
              fmt_score(got.get((c.notebook, c.grade_id), 0.0)), fmt_score(c.max_score))
             for c in template.cells]
@@ -77,7 +80,7 @@ def write_feedback(results: list[JobResult], templates: dict[str, AssignmentTemp
         for nb in r.notebooks:
             page = nb.feedback_html
             if page is None:
-                score = sum(g[1] for g in nb.grades)
+                score = sum(g.score for g in nb.grades)
                 max_score = sum(c.max_score for c in templates[r.assignment].cells if c.notebook == nb.name)
                 page = _PLAIN_PAGE.format(
                     title=html.escape(f"{r.assignment}: {nb.name} ({r.student_id})"),
@@ -95,8 +98,6 @@ def write_feedback(results: list[JobResult], templates: dict[str, AssignmentTemp
 
 def summary_table(results: list[JobResult], templates: dict[str, AssignmentTemplate]) -> str:
     """A plain-text table: per assignment, submissions, mean score and counts per status."""
-    from tabulate import tabulate
-
     by_assignment = defaultdict(list)
     for r in results:
         by_assignment[r.assignment].append(r)
@@ -118,8 +119,6 @@ def merge_into_gradebook(db_url: str, course_id: str, templates: dict[str, Assig
     Each assignment's structure (notebooks, graded, solution, task and source cells) is
     copied from its template gradebook first, so formgrader can show the submissions.
     """
-    from nbgrader.api import Gradebook
-
     ensure_tools_on_path()
     with Gradebook(db_url, course_id) as gb:
         for tpl in templates.values():
@@ -138,15 +137,13 @@ def merge_into_gradebook(db_url: str, course_id: str, templates: dict[str, Assig
                         grade.auto_score = 0.0
                         grade.needs_manual_grade = False
                 for row in nb.grades:
-                    grade = gb.find_grade(row[0], nb.name, r.assignment, r.student_id)
-                    grade.auto_score = row[3]
-                    grade.needs_manual_grade = bool(row[4])
+                    grade = gb.find_grade(row.grade_id, nb.name, r.assignment, r.student_id)
+                    grade.auto_score = row.auto_score
+                    grade.needs_manual_grade = bool(row.needs_manual_grade)
             gb.db.commit()
 
 
 def _copy_structure(tpl: AssignmentTemplate, gb) -> None:
-    from nbgrader.api import Gradebook
-
     with tempfile.TemporaryDirectory(prefix="actlab-merge-") as tmp:
         unpack_folder(tpl.archive, Path(tmp))
         with Gradebook(f"sqlite:///{Path(tmp) / 'gradebook.db'}", tpl.course_id) as src:
