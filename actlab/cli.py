@@ -2,7 +2,8 @@
 
 Each subcommand owns its options; this module only dispatches, so ``actlab experiment --help``
 and ``actlab grade --help`` print the subcommand's own help. nbgrader is imported only when
-``grade`` or ``exercises`` is asked for, so ``actlab experiment`` starts without it.
+``grade`` or ``exercises`` is asked for, so ``actlab experiment`` works without the
+``grading`` extra (pyproject.toml); without it, those two say which extra to install.
 """
 
 from __future__ import annotations
@@ -66,16 +67,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             from actlab.experiment import main as experiment_main
 
             return experiment_main(rest, prog="actlab experiment")
-        if command == "exercises":
-            from actlab.grading.course import exercises_main
-
-            return exercises_main(rest, prog="actlab exercises")
         try:
-            from actlab.grading.cli import main as grade_main
-        except ImportError as err:
-            print(f"actlab grade: the grading engine is not available ({err})", file=sys.stderr)
+            if command == "exercises":
+                from actlab.grading.course import exercises_main as run
+            else:
+                from actlab.grading.cli import main as run
+        except ModuleNotFoundError as err:
+            if err.name is None or err.name.split(".")[0] == "actlab":
+                raise  # a bug in actlab itself, not a missing dependency
+            print(f"actlab {command}: no module named {err.name!r}: the grading dependencies are "
+                  f"not installed; install them with: pip install -e '.[grading]'", file=sys.stderr)
             return 2
-        return int(grade_main(rest) or 0)
+        return int(run(rest) or 0)
     except SystemExit as err:
         return _exit_code(err)
 

@@ -148,6 +148,22 @@ def test_experiment_works_without_the_grading_package(cache_env, tmp_path):
     assert "--activations" in proc.stdout
 
 
+@pytest.mark.parametrize("command", ["grade", "exercises"])
+def test_grading_commands_without_the_grading_extra_name_what_to_install(tmp_path, command):
+    """With nbgrader missing, do `actlab grade` and `actlab exercises` exit 2 and name the
+    missing module and the extra that provides it, instead of a traceback?"""
+    code = (
+        "import sys; sys.modules['nbgrader'] = None; sys.modules['nbformat'] = None\n"
+        "from actlab.cli import main\n"
+        f"sys.exit(main([{command!r}, '--help']))\n"
+    )
+    proc = _run([sys.executable, "-c", code], dict(os.environ), tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert f"actlab {command}: no module named" in proc.stderr
+    assert "pip install -e '.[grading]'" in proc.stderr
+
+
 @pytest.mark.network
 def test_full_download_failure_is_a_clean_message(cache_env, tmp_path):
     """With --full and the mirror down, is the exit 1 with the offline hint and no traceback?"""
