@@ -8,6 +8,7 @@ without student data.
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import nbformat
@@ -116,3 +117,9 @@ def demo_submission(release_nb_path: Path | str, kind: str) -> bytes:
                 keep = [ln for ln in lines if "YOUR CODE HERE" not in ln and "NotImplementedError" not in ln]
                 cell.source = "\n".join(keep + [body])
     return nbformat.writes(nb).encode()
+
+
+def read_csv_rows(path: Path | str) -> list[dict]:
+    """The rows of a CSV file that grading wrote, as dicts keyed by its header."""
+    with open(path, newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
