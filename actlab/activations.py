@@ -560,7 +560,7 @@ def softmax(x: Any, axis: int = -1) -> np.ndarray:
     Parameters
     ----------
     x : array-like of any shape, e.g. logits ``(N, K)`` for a batch of N examples.
-    axis : the axis holding the classes. The default −1 is right for batches; seed 000's
+    axis : the axis holding the classes. The default −1 is right for batches; source document 000's
         ``axis=0`` normalises across the batch instead, which is a bug.
     """
     x, axis, shape = _with_axis(x, axis)

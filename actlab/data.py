@@ -1,6 +1,6 @@
 """Datasets for the course: MNIST digits (5,000 embedded or 70,000 downloaded) and sklearn's 8x8 digits.
 
-Introduced in chapter 5 (*Choosing activations*), where the seed experiment trains on MNIST.
+Introduced in chapter 5 (*Choosing activations*), where the baseline experiment trains on MNIST.
 
 Three sources, from cheapest to largest:
 

@@ -1,6 +1,7 @@
-"""The seed experiment, reproduced with actlab's numpy MLP: which hidden activation trains best?
+"""The baseline experiment: source document 000's MNIST comparison, reproduced with actlab's
+numpy MLP. Which hidden activation trains best?
 
-Introduced in chapter 5 (*Choosing activations*). The seed trains an MLP 784-128-64-10 with
+Introduced in chapter 5 (*Choosing activations*). Source document 000 trains (in Keras) an MLP 784-128-64-10 with
 Adam (batch 32, 10 epochs, 20 % of the training data held out for validation) once per hidden
 activation -- sigmoid, tanh, ReLU and Leaky ReLU -- and compares accuracy curves and test
 accuracy. :func:`run_experiment` does the same and more (other depths, batch normalisation,
@@ -29,8 +30,8 @@ from tabulate import tabulate
 from actlab import util
 
 __all__ = [
-    "SEED_ACTIVATIONS",
-    "SEED_HIDDEN",
+    "BASELINE_ACTIVATIONS",
+    "BASELINE_HIDDEN",
     "hidden_widths",
     "parse_activation_spec",
     "run_experiment",
@@ -40,24 +41,24 @@ __all__ = [
     "main",
 ]
 
-#: The four hidden activations compared in the seed.
-SEED_ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu")
+#: The four hidden activations compared in source document 000 (the baseline experiment).
+BASELINE_ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu")
 
-#: Hidden widths of the seed's network (784-128-64-10).
-SEED_HIDDEN = (128, 64)
+#: Hidden widths of the baseline network (784-128-64-10).
+BASELINE_HIDDEN = (128, 64)
 
 
 def hidden_widths(depth) -> list[int]:
     """Hidden-layer widths for a depth given as a count or as explicit widths.
 
-    ``depth`` is either an int ``k >= 1`` -- ``k`` hidden layers: the seed's 128 then 64, and
+    ``depth`` is either an int ``k >= 1`` -- ``k`` hidden layers: the baseline's 128 then 64, and
     every further layer 64 wide (``2 -> [128, 64]``, ``4 -> [128, 64, 64, 64]``) -- or a
     sequence of positive widths used as given.
     """
     if isinstance(depth, (int, np.integer)) and not isinstance(depth, bool):
         if depth < 1:
             raise ValueError(f"depth must be at least 1 hidden layer, got {depth}")
-        return [SEED_HIDDEN[0]] + [SEED_HIDDEN[1]] * (int(depth) - 1)
+        return [BASELINE_HIDDEN[0]] + [BASELINE_HIDDEN[1]] * (int(depth) - 1)
     widths = [int(w) for w in depth]
     if not widths or any(w < 1 for w in widths):
         raise ValueError(f"hidden widths must be positive integers, got {list(depth)!r}")
@@ -68,8 +69,8 @@ def parse_activation_spec(spec: str, n_hidden: int):
     """Turn one activation spec into what :func:`actlab.nn.mlp` accepts, validating names.
 
     ``"relu"`` uses ReLU in every hidden layer; ``"tanh/relu"`` mixes activations, one per
-    hidden layer, repeated cyclically when there are more layers than names (the seed's
-    "combinations" exercise). Unknown names raise the registry's ``ValueError``, which lists
+    hidden layer, repeated cyclically when there are more layers than names (source document
+    000's "combinations" exercise). Unknown names raise the registry's ``ValueError``, which lists
     every valid name.
     """
     from actlab import activations
@@ -110,7 +111,7 @@ def _jsonable(obj):
 
 
 def run_experiment(
-    activations: Sequence[str] = SEED_ACTIVATIONS,
+    activations: Sequence[str] = BASELINE_ACTIVATIONS,
     epochs: int = 10,
     depth=2,
     seed: int = 0,
@@ -136,9 +137,9 @@ def run_experiment(
     activations : sequence of str
         Hidden activations to compare (registry names, or ``"a/b"`` to mix per layer).
     epochs : int
-        Passes over the training data (the seed uses 10).
+        Passes over the training data (the baseline experiment uses 10).
     depth : int or sequence of int
-        Number of hidden layers, or their widths; see :func:`hidden_widths`. 2 is the seed's
+        Number of hidden layers, or their widths; see :func:`hidden_widths`. 2 is the baseline
         784-128-64-10.
     seed : int
         Seeds the test split, the subset, the weights, the validation split and the shuffling.
@@ -345,10 +346,10 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     """The argument parser of ``actlab experiment`` / ``python -m actlab.experiment``."""
     p = argparse.ArgumentParser(
         prog=prog,
-        description="Reproduce the seed experiment: train an MLP on MNIST once per hidden "
+        description="Reproduce the baseline experiment (source document 000): train an MLP on MNIST once per hidden "
         "activation and compare accuracy curves and test accuracy.",
     )
-    p.add_argument("--activations", default=",".join(SEED_ACTIVATIONS),
+    p.add_argument("--activations", default=",".join(BASELINE_ACTIVATIONS),
                    help="comma-separated hidden activations; 'a/b' mixes them per layer "
                         "(default: %(default)s)")
     p.add_argument("--epochs", type=_positive_int, default=10, help="default: %(default)s")

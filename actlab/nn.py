@@ -1,6 +1,6 @@
 """A small multilayer perceptron in numpy: layers, losses, optimisers, a trainer, diagnostics.
 
-The book uses this module to reproduce the seed's MNIST experiment (an MLP 784-128-64-10 trained
+The book uses this module to reproduce source document 000's MNIST experiment (an MLP 784-128-64-10 trained
 with Adam, batch 32, validation split 0.2) without a deep-learning framework, and to look inside
 the network while it trains: pre-activations, activations, gradient norms, dead units.
 
@@ -790,7 +790,7 @@ class SoftmaxCrossEntropy(Loss):
     labels or ``(N, C)`` one-hot rows.  ``backward()`` returns ∂loss/∂logits
     ``= (softmax(logits) − onehot(y)) / N``, of the logits' dtype.  The log-probabilities come
     from ``actlab.activations.log_softmax``, which never overflows.  The loss for a multiclass
-    output (the seed's MNIST model).
+    output (source document 000's MNIST model).
     """
 
     folds = ("softmax", "log_softmax")

@@ -10,7 +10,7 @@ Where the book uses each helper:
 
 * :func:`plot_function_and_derivative` — chapters 1–4 (``book/01_nonlinearity.md`` …
   ``book/04_variants.md``), one activation or a few side by side with their derivatives.
-* :func:`comparison_grid` — chapter 4 (``book/04_variants.md``), every activation from seed 003
+* :func:`comparison_grid` — chapter 4 (``book/04_variants.md``), every activation from source document 003
   on one page, and the properties table of chapter 5.
 * :func:`training_curves` — chapter 5 (``book/05_choosing.md``), the MNIST experiment's accuracy
   per epoch (training and validation) for each activation.
@@ -178,7 +178,7 @@ def comparison_grid(names: Iterable[Any], x: Any = None, ncols: int = 4,
                     params: Any = None) -> Figure:
     """One small panel per activation, the function solid and its derivative dashed.
 
-    Used in chapter 4 to put every activation of seed 003 side by side, and beside the
+    Used in chapter 4 to put every activation of source document 003 side by side, and beside the
     properties table of chapter 5. Panels are titled with the activation's label and its
     ``saturates`` property; unused cells of the last row are removed.
 
@@ -227,7 +227,7 @@ def training_curves(histories: Mapping[str, Any], metric: str = "accuracy",
                     ax: Any = None) -> Figure:
     """Training (left) and validation (right) ``metric`` per epoch, one colour per activation.
 
-    Used in chapter 5 for the MNIST experiment of seed 000 (MLP 128-64-10, Adam, batch 32,
+    Used in chapter 5 for the MNIST experiment of source document 000 (MLP 128-64-10, Adam, batch 32,
     validation split 0.2), reproduced with :func:`actlab.nn.train`.
 
     Parameters

@@ -177,7 +177,7 @@ def test_relu_subgradient_is_zero_at_the_kink():
 
 
 def test_elu_derivative_is_alpha_exp_x_on_the_left():
-    """Is ELU's negative-side derivative α·eˣ (not 'near zero', as one seed claims)?"""
+    """Is ELU's negative-side derivative α·eˣ (not 'near zero', as one source document claims)?"""
     x = np.array([-0.1, -1.0, -3.0])
     np.testing.assert_allclose(A.elu_grad(x, 1.5), 1.5 * np.exp(x))
     assert A.elu_grad(-0.1) > 0.9
@@ -489,7 +489,7 @@ def test_softmax_backward_matches_a_numerical_vjp_on_any_axis(axis):
 
 
 def test_softmax_over_the_batch_axis_is_not_per_example():
-    """Seed 000's axis=0 bug: for a batch (N, K), do only axis=-1 rows sum to 1?"""
+    """Source document 000's axis=0 bug: for a batch (N, K), do only axis=-1 rows sum to 1?"""
     logits = np.array([[1.0, 2.0, 3.0], [1.0, 1.0, 1.0]])
     np.testing.assert_allclose(A.softmax(logits).sum(axis=1), 1.0)
     assert not np.allclose(A.softmax(logits, axis=0).sum(axis=1), 1.0)

@@ -1,7 +1,8 @@
-"""Tests for actlab.experiment: the seed's MNIST comparison of hidden activations.
+"""Tests for actlab.experiment: the baseline experiment, source document 000's MNIST
+comparison of hidden activations.
 
 Most runs use scikit-learn's 8x8 digits (1,797 images) so that a whole experiment takes a
-fraction of a second; one test checks the seed's own configuration on the embedded MNIST.
+fraction of a second; one test checks the baseline configuration on the embedded MNIST.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import pytest
 
 from actlab.data import Dataset, load_digits, load_mnist
 from actlab.experiment import (
-    SEED_ACTIVATIONS,
+    BASELINE_ACTIVATIONS,
     hidden_widths,
     parse_activation_spec,
     results_table,
@@ -38,8 +39,8 @@ def small_run(digits):
 # --------------------------------------------------------------------------- configuration
 
 
-def test_depth_two_is_the_seed_network():
-    """Does depth 2 give the seed's hidden widths 128 and 64?"""
+def test_depth_two_is_the_baseline_network():
+    """Does depth 2 give the baseline hidden widths 128 and 64?"""
     assert hidden_widths(2) == [128, 64]
 
 
@@ -70,7 +71,7 @@ def test_unknown_activation_error_lists_valid_names():
         parse_activation_spec("rleu", 2)
     message = str(info.value)
     assert "rleu" in message
-    for name in SEED_ACTIVATIONS:
+    for name in BASELINE_ACTIVATIONS:
         assert name in message
 
 
@@ -162,7 +163,7 @@ def test_full_dataset_uses_its_official_test_part(digits):
     assert run["data"]["n_test"] == 300
 
 
-def test_default_run_matches_the_seed_configuration(mnist_cache):
+def test_default_run_matches_the_baseline_configuration(mnist_cache):
     """On the embedded MNIST, is the network 784-128-64-10 with 3,200/800/1,000 digits?"""
     ds = load_mnist(cache_dir=mnist_cache)
     run = run_experiment(["relu"], epochs=1, dataset=ds, progress=False)
