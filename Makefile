@@ -13,7 +13,7 @@ BLAS1  := OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 NUMERIC_TESTS := tests/test_activations.py tests/test_gradcheck.py tests/test_nn.py tests/test_data.py tests/test_experiment.py
 ALT_CORETYPE  ?= $(if $(filter aarch64 arm64,$(shell uname -m)),ARMV8,Sandybridge)
 
-.PHONY: venv book test exercises grade bench clean
+.PHONY: venv book test exercises grade bench clean lab instructor-lab validate
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,19 @@ exercises: $(STAMP)
 grade: $(STAMP)
 	@test -n "$(SUBMITTED)" || { echo "usage: make grade SUBMITTED=folder [OUT=folder]"; exit 2; }
 	$(BIN)/actlab grade $(SUBMITTED) $(if $(OUT),--out $(OUT),)
+
+# JupyterLab on 127.0.0.1 for learners, on the work copy mywork/ (created from exercises/).
+lab: $(STAMP)
+	$(BIN)/actlab lab
+
+# The same Lab with nbgrader's instructor tools (formgrader, create assignment, course list).
+instructor-lab: $(STAMP)
+	$(BIN)/actlab lab --instructor
+
+# Exit status 1 when the notebook would lose points (nbgrader validate always exits 0).
+validate: $(STAMP)
+	@test -n "$(FILE)" || { echo "usage: make validate FILE=mywork/<name>/<name>.ipynb"; exit 2; }
+	$(BIN)/actlab validate $(FILE)
 
 bench: $(TSTAMP)
 	$(BIN)/python benchmarks/bench_mlp.py

@@ -37,5 +37,10 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 # Validation messages name the input and the fix; nbgrader cuts lines at this width.
 c.Validator.width = 120
 
+# Kernels whose kernelspec declares CurveZMQ support (ipykernel's does) get encrypted sockets,
+# so ipykernel does not warn "Kernel is running over TCP without encryption" on every run;
+# kernels that declare nothing are started as before.
+c.KernelManager.transport_encryption = "auto"
+
 # A runaway student loop must not hold the grader forever (seconds per cell).
 c.Execute.timeout = 120

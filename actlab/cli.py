@@ -1,9 +1,9 @@
-"""The ``actlab`` command: ``actlab experiment ...``, ``actlab grade ...``, ``actlab exercises ...``.
+"""The ``actlab`` command: ``experiment``, ``grade``, ``exercises``, ``lab``, ``update``, ``validate``.
 
 Each subcommand owns its options; this module only dispatches, so ``actlab experiment --help``
 and ``actlab grade --help`` print the subcommand's own help. nbgrader is imported only when
-``grade`` or ``exercises`` is asked for, so ``actlab experiment`` works without the
-``grading`` extra (pyproject.toml); without it, those two say which extra to install.
+another command is asked for, so ``actlab experiment`` works without the ``grading`` and
+``lab`` extras (pyproject.toml); without them, the other commands say which extra to install.
 """
 
 from __future__ import annotations
@@ -22,7 +22,14 @@ COMMANDS = {
     "experiment": "train one MLP per activation on MNIST and compare them (chapter 5)",
     "grade": "autograde a folder of submitted problem sets with nbgrader",
     "exercises": "generate the student versions (exercises/) from solutions/ with nbgrader",
+    "lab": "start JupyterLab on your work copy mywork/ of the problem sets",
+    "update": "take the newer release of a problem set into mywork/, keeping your answers",
+    "validate": "check a problem-set notebook as nbgrader's Validate does; exit 1 if it fails",
 }
+
+#: The pyproject extra that each command other than ``experiment`` needs.
+EXTRAS = {"grade": "grading", "exercises": "grading", "lab": "lab", "update": "lab",
+          "validate": "lab"}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -70,13 +77,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             if command == "exercises":
                 from actlab.grading.course import exercises_main as run
+            elif command == "lab":
+                from actlab.lab import main as run
+            elif command == "update":
+                from actlab.lab import update_main as run
+            elif command == "validate":
+                from actlab.validate import main as run
             else:
                 from actlab.grading.cli import main as run
         except ModuleNotFoundError as err:
             if err.name is None or err.name.split(".")[0] == "actlab":
                 raise  # a bug in actlab itself, not a missing dependency
-            print(f"actlab {command}: no module named {err.name!r}: the grading dependencies are "
-                  f"not installed; install them with: pip install -e '.[grading]'", file=sys.stderr)
+            extra = EXTRAS[command]
+            print(f"actlab {command}: no module named {err.name!r}: the {extra} dependencies are "
+                  f"not installed; install them with: pip install -e '.[{extra}]'", file=sys.stderr)
             return 2
         return int(run(rest) or 0)
     except SystemExit as err:

@@ -1,0 +1,78 @@
+"""``actlab validate FILE``: nbgrader's Validate, with an exit status a script can trust.
+
+``nbgrader validate`` exits 0 whether the notebook passes or not, and reads
+``nbgrader_config.py`` from the folder it is started in. This command runs the same
+``nbgrader.validator.Validator`` that the Lab's Validate button runs, always with the course's
+configuration (so a notebook downloaded from the book and saved anywhere is validated like one
+in ``mywork/``), prints nbgrader's own report, and exits
+
+* 0 when every test cell passes (nbgrader's "Success!"),
+* 1 when a test cell fails, a read-only cell was changed, or a cell's type was changed,
+* 2 when the file cannot be validated at all (missing, not a notebook).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from nbgrader.validator import Validator
+
+from actlab.assignments import REPO_ROOT, ensure_tools_on_path
+
+#: Keys of nbgrader's validation result that mean the notebook would lose points.
+FAILING = ("failed", "changed", "type_changed")
+
+
+class CourseValidator(Validator):
+    """nbgrader's Validator that keeps the result of its last run in ``results``."""
+
+    results: dict = {}
+
+    def validate(self, filename: str) -> dict:
+        self.results = super().validate(filename)
+        return self.results
+
+
+def course_config():
+    """The course's nbgrader configuration (``nbgrader_config.py`` at the repository root)."""
+    from actlab.grading.course import load_course
+
+    return load_course(REPO_ROOT).config
+
+
+def validate(path: Path | str, stream=None) -> dict:
+    """Validate one notebook as the Validate button does; print nbgrader's report to ``stream``.
+
+    Returns nbgrader's result dict: empty when all passes, else with ``failed``,
+    ``changed`` or ``type_changed`` lists of cells (``source``, ``raw_error``).
+    """
+    ensure_tools_on_path()  # the kernelspec starts `python` by name
+    validator = CourseValidator(config=course_config())
+    validator.stream = stream or sys.stdout
+    validator.validate_and_print(str(Path(path).resolve()))
+    return validator.results
+
+
+def main(argv: Sequence[str] | None = None, prog: str = "actlab validate") -> int:
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description="Run a problem-set notebook from a fresh kernel and check every test cell, "
+                    "as nbgrader's Validate button does; exit 1 if any check fails.")
+    parser.add_argument("notebook", type=Path, help="the .ipynb file you are working on")
+    args = parser.parse_args(argv)
+    path = args.notebook
+    if not path.is_file():
+        print(f"{prog}: no such file: {path}", file=sys.stderr)
+        return 2
+    if path.suffix != ".ipynb":
+        print(f"{prog}: {path} is not a notebook (.ipynb)", file=sys.stderr)
+        return 2
+    try:
+        results = validate(path)
+    except Exception as exc:  # nbformat or nbgrader could not read it: say so, do not crash
+        print(f"{prog}: cannot validate {path}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 2
+    return 1 if any(results.get(key) for key in FAILING) else 0
