@@ -30,8 +30,14 @@ c.CourseDirectory.db_url = "sqlite:///" + os.path.join(_ROOT, _WORK, "gradebook.
 # The five problem sets, one notebook each, named like their folder.
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__"]
 
-# Student-facing stubs: the body of every solution region becomes this line.
-c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+# Student-facing stubs: the body of every solution region becomes one line that names the
+# function to write, e.g. raise NotImplementedError("write sigmoid here, then delete this line")
+# (actlab.grading.stubs.NamedStubs stands in for nbgrader's ClearSolutions, which has one fixed
+# stub per language); a written answer becomes the text stub.
+from actlab.grading.stubs import with_named_stubs  # noqa: E402
+
+c.GenerateAssignment.preprocessors = with_named_stubs()
+c.NamedStubs.code_stub = {"python": 'raise NotImplementedError("write {name} here, then delete this line")'}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
 # Validation messages name the input and the fix; nbgrader cuts lines at this width.

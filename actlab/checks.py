@@ -7,7 +7,10 @@ helpers, so learners get the same specific messages everywhere:
   to trigger a library warning keeps its points (nbgrader fails any cell that writes to stderr);
 * :func:`contract_problems` lists, as short sentences, everything a function does against the
   activation contract (type, shape, dtype, mutation, RuntimeWarnings, NaN/inf);
-* :func:`centred_difference` is the independent reference for every ``*_grad``.
+* :func:`centred_difference` is the independent reference for every ``*_grad``;
+* :class:`Checks` counts a cell's checks and keeps the detail of a failed one, so that the
+  cell asserts each check itself (its traceback is the cell's line and the course's message)
+  and, when all pass, prints one line such as ``✓ sigmoid: 6 checks passed``.
 
 ``from actlab.checks import quiet, contract_problems`` is what the notebooks write;
 ``actlab.assignments`` re-exports the same names for notebooks handed out before.
@@ -22,7 +25,8 @@ import numpy as np
 
 from .gradcheck import numerical_elementwise_grad
 
-__all__ = ["EXTREME_INPUTS", "CONTRACT_KINDS", "quiet", "contract_problems", "centred_difference"]
+__all__ = ["EXTREME_INPUTS", "CONTRACT_KINDS", "Checks", "quiet", "contract_problems",
+           "centred_difference"]
 
 #: Inputs at which every activation must stay finite and silent (the course contract: |x| <= 1e4).
 EXTREME_INPUTS = (-1e4, -1e3, -88.8, -30.0, -1.0, -1e-3, 0.0, 1e-3, 1.0, 30.0, 88.8, 1e3, 1e4)
@@ -35,6 +39,7 @@ def quiet(fn: Callable, *args, **kwargs):
     library warning (nbgrader fails any cell that writes to stderr) keeps its points; the
     contract check below is the one place where RuntimeWarnings are judged.
     """
+    __tracebackhide__ = True  # IPython shows the learner's frame, not this one
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         # numpy's default error state, so that code which turns warnings into errors itself
@@ -45,6 +50,7 @@ def quiet(fn: Callable, *args, **kwargs):
 
 def _call_quietly(fn: Callable, *args, **kwargs):
     """Call ``fn`` and return (result, list of RuntimeWarning messages it raised)."""
+    __tracebackhide__ = True
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         # A learner's np.seterr elsewhere must not hide overflow: warn inside this call.
@@ -59,7 +65,8 @@ CONTRACT_KINDS = ("error", "type", "shape", "dtype", "mutation", "warning", "fin
 
 
 def contract_problems(fn: Callable, name: str | None = None, check_ints: bool = True,
-                      kinds: Sequence[str] | None = None, **params) -> list[str]:
+                      kinds: Sequence[str] | None = None, seed: int = 0,
+                      shape: tuple[int, ...] = (2, 3, 4), **params) -> list[str]:
     """Everything ``fn`` does against the activation contract, as short readable sentences.
 
     The contract: an array-like of any shape in, an ``np.ndarray`` of the same shape out;
@@ -67,10 +74,13 @@ def contract_problems(fn: Callable, name: str | None = None, check_ints: bool = 
     NaN/inf and no RuntimeWarning for |x| <= 1e4; the input array is never modified.
     ``params`` are passed to ``fn`` as keyword arguments; ``kinds`` (a subset of
     :data:`CONTRACT_KINDS`) keeps only those problems, e.g. ``("warning", "finite")`` for
-    numerical stability alone. Returns an empty list when all is well.
+    numerical stability alone. The random inputs have ``shape`` and come from
+    ``np.random.default_rng(seed)``: hidden tests ask the same questions with other ones.
+    Returns an empty list when all is well.
     Each message says what went wrong in its first line, short enough for ``nbgrader
     validate`` (which cuts long lines), and the fix on a second line.
     """
+    __tracebackhide__ = True
     name = name or getattr(fn, "__name__", "the function")
     if kinds is not None and not set(kinds) <= set(CONTRACT_KINDS):
         raise ValueError(f"unknown kinds {sorted(set(kinds) - set(CONTRACT_KINDS))}; "
@@ -87,11 +97,11 @@ def contract_problems(fn: Callable, name: str | None = None, check_ints: bool = 
             report("error", f"{name} raised {type(exc).__name__} on {label}:\n{exc}")
             return None, []
 
-    rng = np.random.default_rng(0)
+    rng = np.random.default_rng(seed)
     for dtype in (np.float64, np.float32):
-        x = rng.normal(size=(2, 3, 4)).astype(dtype)
+        x = rng.normal(size=shape).astype(dtype)
         kept = x.copy()
-        out, _ = attempt(x, f"a {dtype.__name__} array of shape (2, 3, 4)")
+        out, _ = attempt(x, f"a {dtype.__name__} array of shape {tuple(shape)}")
         if out is None:
             continue
         if type(out) is not np.ndarray:
@@ -140,5 +150,120 @@ def centred_difference(f: Callable, x, h: float = 1e-6, **params) -> np.ndarray:
     :func:`actlab.gradcheck.numerical_elementwise_grad` with ``f``'s keyword parameters
     bound and the problem sets' step.
     """
+    __tracebackhide__ = True
     return numerical_elementwise_grad(lambda z: f(z, **params), x, h)
 
+
+
+def _short(values, limit: int = 6) -> str:
+    """A compact repr of an array-like for one line of a failure message."""
+    try:
+        array = np.asarray(values)
+    except Exception:  # an object numpy cannot convert: show what it is
+        return repr(values)[:80]
+    if array.dtype.kind not in "biuf":
+        return repr(values)[:80]
+    return np.array2string(array.ravel()[:limit], precision=6, separator=", ") + (
+        " ..." if array.size > limit else "")
+
+
+class Checks:
+    """The checks of one test cell, counted, so that a passing cell says so in one line.
+
+    Every check returns a bool and the cell asserts it, so a failure is raised in the test
+    cell itself and the traceback shows the cell's line and the course's message, not a
+    helper's frame or a numpy report::
+
+        check = Checks("sigmoid")
+        assert check(type(out) is np.ndarray), "sigmoid must return a numpy ndarray"
+        assert check.close(out, [0.5], rtol=1e-12), f"sigmoid(0) is 0.5; {check.why}"
+        assert check.raises(ValueError, chain_gain, np.zeros((2, 3)), f), check.why
+        assert check.contract(sigmoid), check.why
+        check.passed()  # prints "✓ sigmoid: 4 checks passed"
+
+    ``why`` holds the detail of the last failed check (a mismatch, the exception raised, the
+    contract problems). :meth:`passed` prints, and returns None: a test cell's value would be
+    read by nbgrader as partial credit.
+    """
+
+    def __init__(self, name: str):
+        self.name = name
+        self.count = 0
+        self.why = ""
+
+    def __call__(self, condition) -> bool:
+        """Count one check of ``condition``."""
+        self.count += 1
+        self.why = ""
+        return bool(condition)
+
+    def close(self, actual, desired, rtol: float = 1e-7, atol: float = 0.0) -> bool:
+        """Whether ``actual`` equals ``desired`` within ``rtol``/``atol`` (numpy's allclose),
+        with the same shape. On failure ``why`` shows both and the largest difference."""
+        __tracebackhide__ = True
+        self.count += 1
+        try:
+            a = np.asarray(actual, dtype=np.float64)
+            d = np.broadcast_to(np.asarray(desired, dtype=np.float64), np.shape(a))
+        except (TypeError, ValueError):
+            self.why = f"got {_short(actual)}, expected {_short(desired)}"
+            return False
+        if np.shape(actual) != np.shape(desired) and np.ndim(desired) > 0:
+            self.why = f"got shape {np.shape(actual)}, expected shape {np.shape(desired)}"
+            return False
+        with np.errstate(invalid="ignore", over="ignore"):
+            ok = np.isclose(a, d, rtol=rtol, atol=atol, equal_nan=False)
+        if ok.all():
+            self.why = ""
+            return True
+        worst = np.unravel_index(np.argmax(np.where(ok, -1.0, np.abs(a - d))), a.shape) if a.ndim else ()
+        at = f" at index {tuple(int(i) for i in worst)}" if a.ndim else ""
+        self.why = (f"got {_short(actual)}, expected {_short(desired)} "
+                    f"({np.count_nonzero(~ok)} of {ok.size} differ; largest{at}: {float(a[worst]):.10g} "
+                    f"vs {float(d[worst]):.10g})")
+        return False
+
+    def equal(self, actual, desired) -> bool:
+        """Whether ``actual`` equals ``desired`` exactly, with the same shape."""
+        __tracebackhide__ = True
+        self.count += 1
+        if np.shape(actual) != np.shape(desired):
+            self.why = f"got shape {np.shape(actual)}, expected shape {np.shape(desired)}"
+            return False
+        if np.array_equal(np.asarray(actual), np.asarray(desired)):
+            self.why = ""
+            return True
+        self.why = f"got {_short(actual)}, expected {_short(desired)}"
+        return False
+
+    def raises(self, error: type[BaseException], fn: Callable, *args, **kwargs) -> bool:
+        """Whether ``fn(*args, **kwargs)`` raises ``error`` (a subclass counts).
+
+        Anything else it does -- returning, or raising another exception -- is put in ``why``.
+        """
+        __tracebackhide__ = True
+        self.count += 1
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                result = fn(*args, **kwargs)
+        except error:
+            self.why = ""
+            return True
+        except Exception as exc:  # the learner raised something else: say what
+            self.why = f"it raised {type(exc).__name__}: {exc}"
+            return False
+        self.why = f"it returned {_short(result)} instead"
+        return False
+
+    def contract(self, fn: Callable, name: str | None = None, **kwargs) -> bool:
+        """Whether ``fn`` keeps the whole activation contract (:func:`contract_problems`)."""
+        __tracebackhide__ = True
+        self.count += 1
+        problems = contract_problems(fn, name=name or self.name, **kwargs)
+        self.why = "\n".join(problems)
+        return not problems
+
+    def passed(self) -> None:
+        """Print the one line that says every check of this cell passed."""
+        print(f"✓ {self.name}: {self.count} check{'s' if self.count != 1 else ''} passed")
