@@ -42,8 +42,10 @@ from typing import Sequence
 
 import nbformat
 
-from actlab.assignments import REPO_ROOT, ensure_tools_on_path
+from actlab.grading.course import ensure_tools_on_path
 
+#: The course repository this (editable) install of actlab belongs to.
+REPO_ROOT = Path(__file__).resolve().parent.parent
 WORK_DIR_NAME = "mywork"
 RELEASES_FILE = ".releases.json"
 LAB_CONFIG = REPO_ROOT / "lab"

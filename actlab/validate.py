@@ -20,7 +20,8 @@ from typing import Sequence
 
 from nbgrader.validator import Validator
 
-from actlab.assignments import REPO_ROOT, ensure_tools_on_path
+from actlab.grading.course import ensure_tools_on_path, load_course
+from actlab.lab import REPO_ROOT
 
 #: Keys of nbgrader's validation result that mean the notebook would lose points.
 FAILING = ("failed", "changed", "type_changed")
@@ -38,8 +39,6 @@ class CourseValidator(Validator):
 
 def course_config():
     """The course's nbgrader configuration (``nbgrader_config.py`` at the repository root)."""
-    from actlab.grading.course import load_course
-
     return load_course(REPO_ROOT).config
 
 

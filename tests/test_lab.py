@@ -15,9 +15,9 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from helpers import nbgrader_cell
 
 from actlab import lab
-from actlab.grading.course import nbgrader_cell
 
 REPO = Path(__file__).resolve().parent.parent
 
