@@ -26,7 +26,9 @@ def test_private_config_keeps_the_course_settings_in_its_own_folder(tmp_path):
 
     course = load_course(REPO)
     cfg = course.private_config(tmp_path)
-    assert cfg.ClearSolutions.code_stub == course.config.ClearSolutions.code_stub
+    assert cfg.NamedStubs.code_stub == course.config.NamedStubs.code_stub == {
+        "python": 'raise NotImplementedError("write {name} here, then delete this line")'}
+    assert cfg.GenerateAssignment.preprocessors == course.config.GenerateAssignment.preprocessors
     assert cfg.ClearSolutions.text_stub == "YOUR ANSWER HERE"
     assert cfg.Execute.timeout == course.config.Execute.timeout == 120
     coursedir = CourseDirectory(config=cfg)
