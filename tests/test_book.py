@@ -346,3 +346,36 @@ def test_launch_buttons_are_links_only(built_book):
     assert any("colab.research.google.com" in h for h in hrefs)
     sources = [t.get("src", "") for t in soup.find_all(["script", "img", "iframe"])]
     assert [s for s in sources if "mybinder.org" in s or "colab.research.google.com" in s] == []
+
+
+def _readme_workflow() -> str:
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    start, end = "<!-- workflow-start -->", "<!-- workflow-end -->"
+    assert text.count(start) == 1 and text.count(end) == 1
+    return text.split(start)[1].split(end)[0]
+
+
+def test_learner_workflow_is_written_once_in_readme_and_included_by_the_book():
+    """Is the learner's workflow written in README only, and does the intro and every
+    problem-set page include it from there (instead of a copy that could drift)?"""
+    workflow = _readme_workflow()
+    assert "make lab" in workflow and "make validate FILE=" in workflow
+    assert "Restart Kernel and Run All Cells…" in workflow  # the menu item as Lab 4 spells it
+    pages = [BOOK / "intro.md", *(BOOK / "problem_sets" / f"{a}.md" for a in ASSIGNMENTS)]
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        assert re.search(r"```\{include\} (\.\./)+README\.md\n:start-after: <!-- workflow-start -->\n"
+                         r":end-before: <!-- workflow-end -->\n```", text), page.name
+        assert "make validate" not in text and "nbgrader validate" not in text, page.name
+
+
+@book
+@shared_build
+@pytest.mark.parametrize("page", ["intro", *(f"problem_sets/{a}" for a in ASSIGNMENTS)])
+def test_built_pages_show_the_learner_workflow(built_book, page):
+    """Does the built intro and each problem-set page show the workflow's commands and menu?"""
+    # Highlighted code is split into tokens, so compare without whitespace.
+    text = re.sub(r"\s+", "", _main_text(built_book.html / "book" / f"{page}.html"))
+    for phrase in ("make lab", "make validate FILE=mywork/ps1_nonlinearity/ps1_nonlinearity.ipynb",
+                   "Restart Kernel and Run All Cells…", "actlab update"):
+        assert re.sub(r"\s+", "", phrase) in text, (page, phrase)
