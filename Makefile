@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-TSTAMP := $(VENV)/.installed-test
+BSTAMP := $(VENV)/.installed-bench
 JOBS   ?= 2
 # Small matrices at batch 32: one BLAS thread per process is faster than two fighting over 2 cores.
 BLAS1  := OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
@@ -13,7 +13,7 @@ BLAS1  := OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 NUMERIC_TESTS := tests/test_activations.py tests/test_gradcheck.py tests/test_nn.py tests/test_data.py tests/test_experiment.py
 ALT_CORETYPE  ?= $(if $(filter aarch64 arm64,$(shell uname -m)),ARMV8,Sandybridge)
 
-.PHONY: venv book test exercises grade bench clean
+.PHONY: venv book test exercises grade bench torch-reference clean
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,17 +21,18 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install -q -r requirements.txt
 	touch $(STAMP)
 
-# Tests also use PyTorch as a second reference; learners who only build the book don't need it.
-$(TSTAMP): $(STAMP) benchmarks/requirements.txt
+# PyTorch, for the benchmarks and for rewriting the tests' stored PyTorch answers
+# (tests/reference); neither the book nor the tests need it.
+$(BSTAMP): $(STAMP) benchmarks/requirements.txt
 	$(BIN)/python -m pip install -q -r benchmarks/requirements.txt
-	touch $(TSTAMP)
+	touch $(BSTAMP)
 
 venv: $(STAMP)
 
 book: $(STAMP)
 	$(BLAS1) $(BIN)/jupyter-book build . -W -n --keep-going
 
-test: $(TSTAMP)
+test: $(STAMP)
 	$(BLAS1) $(BIN)/python -m pytest -n $(JOBS) --dist loadgroup
 	$(BLAS1) OPENBLAS_CORETYPE=$(ALT_CORETYPE) $(BIN)/python -m pytest -n $(JOBS) -q -p no:cacheprovider $(NUMERIC_TESTS)
 
@@ -42,10 +43,13 @@ grade: $(STAMP)
 	@test -n "$(SUBMITTED)" || { echo "usage: make grade SUBMITTED=folder [OUT=folder]"; exit 2; }
 	$(BIN)/actlab grade $(SUBMITTED) $(if $(OUT),--out $(OUT),)
 
-bench: $(TSTAMP)
+bench: $(BSTAMP)
 	$(BIN)/python benchmarks/bench_mlp.py
 	$(BIN)/python benchmarks/bench_grading.py
 	$(BIN)/python benchmarks/bench_book.py
+
+torch-reference: $(BSTAMP)
+	$(BIN)/python tests/reference/make_torch_reference.py
 
 clean:
 	rm -rf _build .pytest_cache .hypothesis grading-work

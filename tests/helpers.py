@@ -1,5 +1,9 @@
 """Helpers shared by several test modules (imported as ``helpers``; never from a test module).
 
+Numeric helpers: PyTorch's answers on fixed inputs, stored in ``tests/reference/`` so that the
+tests compare with PyTorch without installing it (:func:`torch_reference`,
+:func:`torch_reference_table`).
+
 Grading helpers: the course's assignment names; nbgrader cells and small nbgrader courses
 written into a temporary folder, among them the demo course ``ps0_demo``, which
 ``benchmarks/bench_grading.py`` uses too and which is handy for trying ``actlab grade``
@@ -9,13 +13,16 @@ without student data.
 from __future__ import annotations
 
 import csv
+import functools
 from pathlib import Path
 
 import nbformat
+import numpy as np
 
 from actlab.grading.course import CONFIG_NAME, load_course
 
 REPO = Path(__file__).resolve().parent.parent
+REFERENCE_DIR = Path(__file__).resolve().parent / "reference"
 
 #: The problem sets, as the course's nbgrader configuration finds them in ``solutions/``.
 ASSIGNMENTS: tuple[str, ...] = tuple(load_course(REPO).assignments())
@@ -123,3 +130,31 @@ def read_csv_rows(path: Path | str) -> list[dict]:
     """The rows of a CSV file that grading wrote, as dicts keyed by its header."""
     with open(path, newline="", encoding="utf-8") as fh:
         return list(csv.DictReader(fh))
+
+
+# --------------------------------------------------------------------------------------------
+# numeric references
+# --------------------------------------------------------------------------------------------
+
+
+@functools.cache
+def torch_reference() -> dict[str, np.ndarray]:
+    """PyTorch's answers on fixed inputs, as ``tests/reference/make_torch_reference.py`` wrote
+    them (its docstring lists the keys): a second reference for activation values,
+    derivatives and Adam steps, without installing PyTorch. Arrays are read-only."""
+    with np.load(REFERENCE_DIR / "torch_reference.npz") as stored:
+        arrays = {key: stored[key] for key in stored.files}
+    for array in arrays.values():
+        array.flags.writeable = False
+    return arrays
+
+
+def torch_reference_table(kind: str) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """``(x, {activation name: PyTorch's result at x})`` for ``kind`` 'value' (forward of each
+    activation at an (6, 7) grid) or 'derivative' (autograd derivative at 50 points)."""
+    ref = torch_reference()
+    if kind not in ("value", "derivative"):
+        raise ValueError(f"kind must be 'value' or 'derivative', got {kind!r}")
+    x = ref["activation_x" if kind == "value" else "derivative_x"]
+    names, results = ref[f"{kind}_names"], ref[f"{kind}s"]
+    return x, {str(name): result for name, result in zip(names, results)}

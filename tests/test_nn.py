@@ -13,6 +13,7 @@ from scipy.special import expit, logsumexp
 from actlab import activations as A
 from actlab import gradcheck as gc
 from actlab import nn
+from helpers import torch_reference
 
 # Differences up to this size count as agreement in gradient checks. A true gradient of exactly
 # 0 (the bias in front of batch norm) comes out of centred differences as about 1e-11 of
@@ -449,32 +450,25 @@ def test_optimiser_refuses_parameters_of_another_shape():
 
 
 def test_three_adam_steps_match_pytorch_on_a_small_mlp():
-    """Are three Adam steps on a 4-8-3 ReLU MLP (float64) the same parameters PyTorch gets
-    from the same start — an end-to-end check of forward, loss, backward and update?"""
-    torch = pytest.importorskip("torch")
-    X, y = _rows(n=10, seed=14)
+    """Are three Adam steps on a 4-8-3 ReLU MLP (float64) the losses and parameters PyTorch
+    gets from the same start (stored in tests/reference) — an end-to-end check of forward,
+    loss, backward and update?"""
+    ref = torch_reference()
     model = nn.mlp([4, 8, 3], seed=0, dtype=np.float64)
-    d1, d2 = model.layers[0], model.layers[2]
-    tmodel = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 3))
-    tmodel = tmodel.double()
-    with torch.no_grad():
-        for lin, d in ((tmodel[0], d1), (tmodel[2], d2)):
-            lin.weight.copy_(torch.from_numpy(d.W.T.copy()))
-            lin.bias.copy_(torch.from_numpy(d.b.copy()))
-    opt, topt = nn.Adam(lr=0.05), torch.optim.Adam(tmodel.parameters(), lr=0.05)
-    Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
-    for _ in range(3):
+    dense = [layer for layer in model.layers if isinstance(layer, nn.Dense)]
+    for i, layer in enumerate(dense):
+        layer.W[...], layer.b[...] = ref[f"adam/W{i}"], ref[f"adam/b{i}"]
+    X, y = ref["adam/X"], ref["adam/y"]
+    opt = nn.Adam(lr=0.05)
+    for expected_loss in ref["adam/loss"]:
         loss = nn.SoftmaxCrossEntropy()
-        value = loss.forward(model.forward(X), y)
+        value = loss.forward(model.forward(X, training=True), y)
         model.backward(loss.backward())
         opt.step(model)
-        tloss = torch.nn.functional.cross_entropy(tmodel(Xt), yt)
-        topt.zero_grad()
-        tloss.backward()
-        topt.step()
-        assert value == pytest.approx(tloss.item(), rel=1e-12)
-    np.testing.assert_allclose(d1.W, tmodel[0].weight.detach().numpy().T, rtol=1e-10)
-    np.testing.assert_allclose(d2.b, tmodel[2].bias.detach().numpy(), rtol=1e-10)
+        assert value == pytest.approx(expected_loss, rel=1e-12)
+    for i, layer in enumerate(dense):
+        np.testing.assert_allclose(layer.W, ref[f"adam/W{i}_final"], rtol=1e-10)
+        np.testing.assert_allclose(layer.b, ref[f"adam/b{i}_final"], rtol=1e-10)
 
 
 # ------------------------------------------------------------------------------------------
