@@ -10,7 +10,7 @@ BLAS1  := OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 
 # The numeric tests run a second time under another OpenBLAS kernel, so that a test which
 # depends on one CPU's rounding (summation order, FMA) fails here and not only elsewhere.
-NUMERIC_TESTS := tests/test_activations.py tests/test_gradcheck.py tests/test_nn.py tests/test_data.py tests/test_experiment.py
+NUMERIC_TESTS := tests/test_activations.py tests/test_gradcheck.py tests/test_nn.py tests/test_fastpath.py tests/test_data.py tests/test_experiment.py
 ALT_CORETYPE  ?= $(if $(filter aarch64 arm64,$(shell uname -m)),ARMV8,Sandybridge)
 
 .PHONY: venv book test exercises grade bench torch-reference clean

@@ -407,39 +407,6 @@ def test_adam_two_steps_match_the_paper_formula():
     assert opt.t == 2
 
 
-def test_adam_on_a_model_updates_the_flat_buffer_like_array_by_array():
-    """Does stepping a whole model (one fused pass over the flat parameter array) give the same
-    parameters as stepping its arrays one by one?"""
-    X, y = _rows(n=16, seed=13)
-    fused = nn.mlp([4, 8, 3], seed=0, dtype=np.float64)
-    separate = nn.mlp([4, 8, 3], seed=0, dtype=np.float64)
-    assert fused.flat_params() is not None
-    opt_fused, opt_separate = nn.Adam(lr=0.01), nn.Adam(lr=0.01)
-    for _ in range(3):
-        for model, step in ((fused, lambda m: opt_fused.step(m)),
-                            (separate, lambda m: opt_separate.step(m.params(), m.grads()))):
-            loss = nn.SoftmaxCrossEntropy()
-            loss.forward(model.forward(X), y)
-            model.backward(loss.backward())
-            step(model)
-    for a, b in zip(fused.params(), separate.params()):
-        np.testing.assert_allclose(a, b, rtol=1e-12)
-
-
-def test_replacing_a_parameter_array_falls_back_from_the_flat_buffer():
-    """If a chapter assigns a new weight array, does the optimiser still update it (the model
-    stops offering the stale flat view)?"""
-    model = nn.mlp([2, 3, 2], seed=0, dtype=np.float64)
-    model.layers[0].W = np.ones((2, 3))
-    assert model.flat_params() is None
-    model.forward(XOR_X)
-    loss = nn.SoftmaxCrossEntropy()
-    loss.forward(model.forward(XOR_X), XOR_Y)
-    model.backward(loss.backward())
-    nn.SGD(lr=0.1).step(model)
-    assert not np.allclose(model.layers[0].W, 1.0)
-
-
 def test_optimiser_refuses_parameters_of_another_shape():
     """Does reusing one optimiser on a different model raise a clear error instead of mixing
     moment estimates of unrelated parameters?"""
@@ -652,15 +619,64 @@ def test_progress_bar_appears_only_when_asked(capsys):
     assert "epochs" in capsys.readouterr().err
 
 
-def test_forward_outputs_are_not_overwritten_after_training():
-    """After train() (which reuses buffers internally), does a later forward return arrays
-    that the next forward leaves alone?"""
-    model = nn.mlp([2, 4, 2])
-    nn.train(model, XOR_X, XOR_Y, epochs=1, batch_size=4, validation_split=0, progress=False)
-    first = model.forward(XOR_X)
-    kept = first.copy()
-    model.forward(XOR_X[::-1].copy())
-    np.testing.assert_array_equal(first, kept)
+def test_no_later_call_overwrites_an_array_handed_out_earlier():
+    """Does every array a model and its layers hand out (each layer's forward output in
+    training and evaluation mode, backward's input gradient) keep its values through later
+    forward, backward, predict and train calls on batches of the same size?"""
+    rng = np.random.default_rng(40)
+    X, y = rng.normal(size=(8, 4)), rng.integers(0, 3, size=8)
+    model = nn.Sequential([nn.Dense(4, 6, rng=0), nn.BatchNorm(6), nn.ActivationLayer("rrelu"),
+                           nn.Dense(6, 5, rng=1), nn.PReLU(5), nn.Dense(5, 3, rng=2)])
+    handed_out = []
+    for training in (True, False):
+        h = X
+        for layer in model.layers:
+            h = layer.forward(h, training=training)
+            handed_out.append(h)
+        loss = nn.SoftmaxCrossEntropy()
+        loss.forward(h, y)
+        handed_out.append(model.backward(loss.backward()))
+    kept = [a.copy() for a in handed_out]
+    nn.train(model, X[::-1].copy(), y, epochs=2, batch_size=8, validation_split=0,
+             progress=False)
+    model.backward(np.ones((8, 3)) + model.forward(X + 1.0, training=True))
+    model.forward(X - 1.0, training=False)
+    model.predict(X * 2.0)
+    for i, (array, copy) in enumerate(zip(handed_out, kept)):
+        np.testing.assert_array_equal(array, copy, err_msg=f"array {i} was overwritten")
+
+
+class _Spy(nn.Layer):
+    """Passes arrays through, keeping each one it sees with a copy of its values then."""
+
+    def __init__(self):
+        self.seen = []
+
+    def forward(self, x, training=True):
+        self.seen.append((x, x.copy()))
+        return x
+
+    def backward(self, grad_out, need_input_grad=True):
+        self.seen.append((grad_out, grad_out.copy()))
+        return grad_out
+
+
+def test_training_never_overwrites_an_array_passed_between_layers():
+    """During train() (fast and plain), is every array one layer hands the next, forward and
+    backward, left as it was by the later steps of the run?"""
+    rng = np.random.default_rng(41)
+    X, y = rng.normal(size=(12, 4)), rng.integers(0, 3, size=12)
+    for fast in (True, False):
+        spies = [_Spy(), _Spy()]
+        model = nn.Sequential([nn.Dense(4, 6, rng=0), spies[0], nn.ActivationLayer("tanh"),
+                               nn.Dense(6, 3, rng=1), spies[1]])
+        nn.train(model, X, y, epochs=2, batch_size=4, validation_split=0, progress=False,
+                 fast=fast)
+        seen = [pair for spy in spies for pair in spy.seen]
+        # each spy: forward and backward in each of 6 steps, and the one-row shape probe
+        assert len(seen) == 2 * (2 * 6 + 1)
+        for i, (array, copy) in enumerate(seen):
+            np.testing.assert_array_equal(array, copy, err_msg=f"fast={fast}: array {i}")
 
 
 def test_train_rejects_mismatched_rows():
@@ -782,17 +798,6 @@ def test_relu_mlp_learns_handwritten_digits():
                        epochs=5, progress=False)
     assert history.val_accuracy[-1] > 0.9
     assert all(b < a for a, b in zip(history.loss, history.loss[1:]))
-
-
-def test_nested_models_are_trained_array_by_array():
-    """When a Sequential holds another Sequential, does a model-level optimiser step still
-    update the inner model's weights (the flat fast path must not silently skip them)?"""
-    inner = nn.Sequential([nn.Dense(2, 4, rng=0), nn.ActivationLayer("tanh")])
-    model = nn.Sequential([inner, nn.Dense(4, 2, rng=1)])
-    assert model.flat_params() is None
-    before = inner.layers[0].W.copy()
-    nn.train(model, XOR_X, XOR_Y, epochs=2, batch_size=4, validation_split=0, progress=False)
-    assert not np.allclose(inner.layers[0].W, before)
 
 
 def test_gradient_norms_vanish_through_a_deep_sigmoid_network_but_not_with_relu():
