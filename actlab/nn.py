@@ -7,8 +7,11 @@ the network while it trains: pre-activations, activations, gradient norms, dead 
 Conventions
 -----------
 * Inputs are 2-D batches ``x: (N, D)``; rows are samples.  Every layer has
-  ``forward(x, training=True) -> (N, D_out)`` and ``backward(grad_out) -> (N, D_in)``, and
+  ``forward(x, *, training) -> (N, D_out)`` and ``backward(grad_out) -> (N, D_in)``, and
   ``params()`` / ``grads()`` returning lists of arrays that optimisers update **in place**.
+* ``training`` has no default: every call says whether it trains (BatchNorm uses and updates
+  batch statistics, RReLU draws random slopes) or evaluates (see :class:`Layer`).
+* A forward pass returns a new array; no later call writes into it.
 * Layers keep ``float32`` unless built with ``dtype=np.float64`` (the gradient checks do that).
 * No activation formula is written here: :class:`ActivationLayer`, :class:`PReLU` and the losses
   call :mod:`actlab.activations`, where each formula lives once.
@@ -179,13 +182,22 @@ class Layer:
     A layer with parameters names them in ``param_names`` and their gradients in
     ``grad_names``; ``backward`` writes each gradient into its array in place, so that the
     arrays ``grads()`` returns stay the ones an optimiser was given.
+
+    ``forward(x, *, training)`` and ``layer(x, *, training)`` (the same call) take the mode as
+    a keyword without a default.  Training and evaluation compute different things in a
+    network with BatchNorm (batch statistics, which the call also folds into the running
+    ones, against the running statistics) or RReLU (random slopes against their mean), and
+    either default would make the other mode a silent mistake: ``model(x)`` meant as an
+    evaluation that moves BatchNorm's statistics, or a hand-written training loop that never
+    uses batch statistics.  Without a default, each call says which it is, and a call that
+    forgets fails at once with a TypeError naming ``training``.
     """
 
     #: names of the parameter attributes, and of their gradients, in matching order
     param_names: tuple[str, ...] = ()
     grad_names: tuple[str, ...] = ()
 
-    def forward(self, x, training: bool = True):
+    def forward(self, x, *, training: bool):
         return x
 
     def backward(self, grad_out, need_input_grad: bool = True):
@@ -200,7 +212,7 @@ class Layer:
     def n_params(self) -> int:
         return sum(p.size for p in self.params())
 
-    def __call__(self, x, training: bool = False):
+    def __call__(self, x, *, training: bool):
         return self.forward(x, training=training)
 
     def _require_forward(self, cached):
@@ -248,7 +260,7 @@ class Dense(Layer):
         self.db = np.zeros_like(self.b)
         self.x = None
 
-    def forward(self, x, training: bool = True):
+    def forward(self, x, *, training: bool):
         if not isinstance(x, np.ndarray) or x.dtype != self.dtype:
             x = np.asarray(x, dtype=self.dtype)
         if x.ndim != 2 or x.shape[1] != self.n_in:
@@ -324,7 +336,7 @@ class ActivationLayer(Layer):
             kw["rng"] = self.noise_seed
         return kw
 
-    def forward(self, z, training: bool = True):
+    def forward(self, z, *, training: bool):
         z = np.asarray(z)
         self.z = z
         a = self.activation.forward(z, **self._kwargs(training, fresh_noise=training))
@@ -386,7 +398,7 @@ class PReLU(Layer):
     def _alpha_arg(self):
         return self.alpha[()] if self.alpha.ndim == 0 else self.alpha
 
-    def forward(self, z, training: bool = True):
+    def forward(self, z, *, training: bool):
         z = np.asarray(z)
         if self.n_units is not None and (z.ndim != 2 or z.shape[1] != self.n_units):
             raise ValueError(f"PReLU({self.n_units}) expects input of shape (N, {self.n_units}),"
@@ -446,7 +458,7 @@ class BatchNorm(Layer):
         self.running_var = np.ones(self.n_units, self.dtype)
         self.xhat = None
 
-    def forward(self, x, training: bool = True):
+    def forward(self, x, *, training: bool):
         x = np.asarray(x)
         if x.ndim != 2 or x.shape[1] != self.n_units:
             raise ValueError(f"BatchNorm({self.n_units}) expects input of shape "
@@ -511,7 +523,7 @@ class Sequential(Layer):
             return p.dtype
         return np.dtype(np.float32)
 
-    def forward(self, x, training: bool = True):
+    def forward(self, x, *, training: bool):
         """``x: (N, D_in)`` -> output of the last layer, ``(N, D_out)``."""
         return _forward(self.layers, x, training)
 
@@ -1037,7 +1049,7 @@ def _loss_head(model, loss: Loss):
 
 def _forward(layers, x, training):
     for layer in layers:
-        x = layer.forward(x, training)
+        x = layer.forward(x, training=training)
     return x
 
 

@@ -85,13 +85,13 @@ def test_dense_forward_is_the_affine_map_x_w_plus_b():
     x = np.random.default_rng(1).normal(size=(4, 3))
     expected = np.array([[sum(x[n, i] * layer.W[i, j] for i in range(3)) + layer.b[j]
                           for j in range(2)] for n in range(4)])
-    np.testing.assert_allclose(layer.forward(x), expected, rtol=1e-12)
+    np.testing.assert_allclose(layer.forward(x, training=False), expected, rtol=1e-12)
 
 
 def test_dense_rejects_an_input_of_the_wrong_width():
     """Does a Dense layer name the shape it expected when given the wrong number of columns?"""
     with pytest.raises(ValueError, match=r"expects input of shape \(N, 3\), got \(2, 4\)"):
-        nn.Dense(3, 2).forward(np.zeros((2, 4)))
+        nn.Dense(3, 2).forward(np.zeros((2, 4)), training=False)
 
 
 @pytest.mark.parametrize("name", A.names())
@@ -115,6 +115,25 @@ def test_mixed_activations_per_hidden_layer_have_correct_gradients():
     assert acts[1].options["alpha"] == 0.2
     assert model.layers[4].n_out == 4 * 3  # maxout's Dense is k times wider
     assert _check_model_gradients(model, X, y) < 1e-6
+
+
+@pytest.mark.parametrize("call", ["forward", "__call__"])
+def test_every_forward_call_must_say_whether_it_trains(call):
+    """Does a forward without ``training`` (model.forward(x) or model(x)) fail with a TypeError
+    naming it, for the model and each kind of layer, while model(x, training=...) is the same
+    call as model.forward(x, training=...): evaluation leaves BatchNorm's running statistics
+    alone and training moves them?"""
+    model = nn.mlp([2, 4, 2], activation="rrelu", batchnorm="before", seed=0)
+    for target in (model, *model.layers):
+        with pytest.raises(TypeError, match="training"):
+            getattr(target, call)(XOR_X)
+    bn = model.layers[1]
+    mean = bn.running_mean.copy()
+    evaluated = getattr(model, call)(XOR_X, training=False)
+    np.testing.assert_array_equal(evaluated, model.forward(XOR_X, training=False))
+    np.testing.assert_array_equal(bn.running_mean, mean)
+    getattr(model, call)(XOR_X, training=True)
+    assert not np.array_equal(bn.running_mean, mean)
 
 
 def test_rrelu_training_backward_uses_the_slopes_of_its_forward():
@@ -144,19 +163,19 @@ def test_prelu_slope_gradient_matches_finite_differences(n_units):
     rng = np.random.default_rng(5)
     z, g = rng.normal(size=(7, 4)), rng.normal(size=(7, 4))
     layer = nn.PReLU(n_units, alpha=0.3, dtype=np.float64)
-    layer.forward(z)
+    layer.forward(z, training=True)
     dx = layer.backward(g)
 
     def objective(alpha):
         layer.alpha[...] = alpha
-        return np.sum(layer.forward(z) * g)
+        return np.sum(layer.forward(z, training=True) * g)
 
     alpha0 = layer.alpha.copy()
     numerical = gc.numerical_grad(objective, alpha0)
     layer.alpha[...] = alpha0
     assert layer.dalpha.shape == alpha0.shape
     assert gc.rel_error(layer.dalpha, numerical) < 1e-8
-    assert gc.rel_error(dx, gc.numerical_vjp(lambda x: layer.forward(x), z, g)) < 1e-8
+    assert gc.rel_error(dx, gc.numerical_vjp(lambda x: layer.forward(x, training=True), z, g)) < 1e-8
 
 
 def test_prelu_slope_is_learned_by_the_optimiser():
@@ -652,7 +671,7 @@ class _Spy(nn.Layer):
     def __init__(self):
         self.seen = []
 
-    def forward(self, x, training=True):
+    def forward(self, x, *, training):
         self.seen.append((x, x.copy()))
         return x
 
