@@ -1,8 +1,9 @@
 """A small multilayer perceptron in numpy: layers, losses, optimisers, a trainer, diagnostics.
 
-The book uses this module to reproduce source document 000's MNIST experiment (an MLP 784-128-64-10 trained
-with Adam, batch 32, validation split 0.2) without a deep-learning framework, and to look inside
-the network while it trains: pre-activations, activations, gradient norms, dead units.
+The book uses this module to reproduce the MNIST experiment of the course's source documents
+(an MLP 784-128-64-10 trained with Adam, batch 32, validation split 0.2) without a deep-learning
+framework, and to look inside the network while it trains: pre-activations, activations,
+gradient norms, dead units.
 
 Conventions
 -----------
@@ -31,6 +32,7 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
+from actlab import activations
 from actlab.fastpath import FlatParameters
 from actlab.util import progress as progress_bar
 from actlab.util import unknown_name
@@ -66,13 +68,6 @@ __all__ = [
 # |f'(z)| below this counts as saturated: the unit passes back less than 0.1 % of the gradient
 # it receives.  A unit saturated on *every* sample of a batch is counted as dead.
 SATURATION_THRESHOLD = 1e-3
-
-
-def _activations():
-    # Imported lazily so that ``import actlab.nn`` never fails on an import cycle.
-    from actlab import activations
-
-    return activations
 
 
 def _as_rng(rng) -> np.random.Generator:
@@ -215,9 +210,11 @@ class Layer:
     def __call__(self, x, *, training: bool):
         return self.forward(x, training=training)
 
-    def _require_forward(self, cached):
-        if cached is None:
-            raise RuntimeError(f"{type(self).__name__}.backward called before forward")
+
+def _require_forward(owner, cached):
+    """Raises if ``owner`` (a layer or a loss) has no ``cached`` forward value to go back from."""
+    if cached is None:
+        raise RuntimeError(f"{type(owner).__name__}.backward called before forward")
 
 
 class Dense(Layer):
@@ -270,7 +267,7 @@ class Dense(Layer):
         return x @ self.W + self.b
 
     def backward(self, grad_out, need_input_grad: bool = True):
-        self._require_forward(self.x)
+        _require_forward(self, self.x)
         np.matmul(self.x.T, grad_out, out=self.dW)
         np.sum(grad_out, axis=0, out=self.db)
         if not need_input_grad:
@@ -308,8 +305,7 @@ class ActivationLayer(Layer):
     """
 
     def __init__(self, name, seed=None, **params):
-        acts = _activations()
-        self.activation = acts.get(name)
+        self.activation = activations.get(name)
         self.name = self.activation.name
         self.options = {**self.activation.defaults, **params}
         unknown = set(params) - set(self.activation.defaults) - _keyword_names(self.activation.fn)
@@ -318,19 +314,17 @@ class ActivationLayer(Layer):
             raise ValueError(f"activation {self.name!r} has no parameter "
                              f"{', '.join(map(repr, sorted(unknown)))}; its parameters: "
                              f"{', '.join(valid)}")
-        self._takes_training = "training" in self.options
-        self._takes_rng = "rng" in self.options
         self.rng = np.random.default_rng(seed)
         self.noise_seed = None
         self.z = None
         self.a = None
-        self._call_params = dict(self.options)
 
-    def _kwargs(self, training: bool, fresh_noise: bool):
-        kw = self._call_params
-        if self._takes_training:
+    def _kwargs(self, training: bool, fresh_noise: bool) -> dict:
+        """The activation's keyword arguments for one call; ``fresh_noise`` draws new slopes."""
+        kw = dict(self.options)
+        if "training" in kw:
             kw["training"] = training
-        if self._takes_rng:
+        if "rng" in kw:
             if fresh_noise:
                 self.noise_seed = int(self.rng.integers(2**63 - 1))
             kw["rng"] = self.noise_seed
@@ -345,7 +339,7 @@ class ActivationLayer(Layer):
         return self.a
 
     def backward(self, grad_out, need_input_grad: bool = True):
-        self._require_forward(self.z)
+        _require_forward(self, self.z)
         g = self.activation.backward(self.z, grad_out,
                                      **self._kwargs(self._training, fresh_noise=False))
         return g if g.dtype == self.z.dtype else g.astype(self.z.dtype)
@@ -357,7 +351,7 @@ class ActivationLayer(Layer):
         (softmax, log_softmax, maxout), where a per-unit derivative is not defined.
         """
         z = self.z if z is None else np.asarray(z)
-        self._require_forward(z)
+        _require_forward(self, z)
         if not self.activation.elementwise:
             return None
         kw = self._kwargs(False, fresh_noise=False)
@@ -390,8 +384,6 @@ class PReLU(Layer):
         shape = () if n_units is None else (int(n_units),)
         self.alpha = np.full(shape, alpha, dtype=self.dtype)
         self.dalpha = np.zeros_like(self.alpha)
-        acts = _activations()
-        self._forward, self._backward = acts.prelu, acts.prelu_backward
         self.z = None
         self.a = None
 
@@ -404,21 +396,21 @@ class PReLU(Layer):
             raise ValueError(f"PReLU({self.n_units}) expects input of shape (N, {self.n_units}),"
                              f" got {z.shape}")
         self.z = z
-        a = self._forward(z, self._alpha_arg())
+        a = activations.prelu(z, self._alpha_arg())
         self.a = a if a.dtype == z.dtype else a.astype(z.dtype)
         return self.a
 
     def backward(self, grad_out, need_input_grad: bool = True):
-        self._require_forward(self.z)
-        dx, dalpha = self._backward(self.z, self._alpha_arg(), grad_out)
+        _require_forward(self, self.z)
+        dx, dalpha = activations.prelu_backward(self.z, self._alpha_arg(), grad_out)
         self.dalpha[...] = dalpha
         return dx if dx.dtype == self.z.dtype else dx.astype(self.z.dtype)
 
     def local_derivative(self, z=None):
         """Elementwise |f'(z)|: 1 for z > 0 and |α| otherwise; shape of ``z``."""
         z = self.z if z is None else np.asarray(z)
-        self._require_forward(z)
-        return np.abs(self._backward(z, self._alpha_arg(), np.ones_like(z))[0])
+        _require_forward(self, z)
+        return np.abs(activations.prelu_backward(z, self._alpha_arg(), np.ones_like(z))[0])
 
     def __repr__(self):
         return f"PReLU({self.n_units})"
@@ -485,7 +477,7 @@ class BatchNorm(Layer):
         return xhat * self.gamma + self.beta
 
     def backward(self, grad_out, need_input_grad: bool = True):
-        self._require_forward(self.xhat)
+        _require_forward(self, self.xhat)
         xhat = self.xhat
         np.einsum("ij,ij->j", grad_out, xhat, out=self.dgamma)
         np.add.reduce(grad_out, axis=0, out=self.dbeta)
@@ -626,11 +618,10 @@ def mlp(widths: Sequence[int], activation="relu", output: str | None = None, ini
         specs = [_parse_activation(a) for a in activation]
     else:
         specs = [_parse_activation(activation)] * n_hidden
-    acts = _activations()
     # get() raises a ValueError that lists the valid names; Activation objects pass through.
-    specs = [(acts.get(spec), params) for spec, params in specs]
+    specs = [(activations.get(spec), params) for spec, params in specs]
     if output is not None:
-        acts.get(output)
+        activations.get(output)
     rng = np.random.default_rng(seed)
     dtype = _check_dtype(dtype)
     layers: list[Layer] = []
@@ -728,15 +719,13 @@ class SoftmaxCrossEntropy(Loss):
     labels or ``(N, C)`` one-hot rows.  ``backward()`` returns ∂loss/∂logits
     ``= (softmax(logits) − onehot(y)) / N``, of the logits' dtype.  The log-probabilities come
     from ``actlab.activations.log_softmax``, which never overflows.  The loss for a multiclass
-    output (source document 000's MNIST model).
+    output (the MNIST model of chapter 5).
     """
 
     folds = ("softmax", "log_softmax")
 
     def __init__(self):
-        self._log_softmax = _activations().log_softmax
         self._probs = None
-        self._arange: dict[int, np.ndarray] = {}
 
     def targets(self, y, output_shape):
         if output_shape[1] < 2:
@@ -745,19 +734,15 @@ class SoftmaxCrossEntropy(Loss):
         return _check_labels(y, output_shape[0], output_shape[1])
 
     def _forward(self, logits, y) -> float:
-        n = logits.shape[0]
-        rows = self._arange.get(n)
-        if rows is None:
-            rows = self._arange[n] = np.arange(n)
-        logp = self._log_softmax(logits, axis=-1)
+        rows = np.arange(logits.shape[0])
+        logp = activations.log_softmax(logits, axis=-1)
         loss = -float(logp[rows, y].mean(dtype=np.float64))
         np.exp(logp, out=logp)
         self._probs, self._y, self._rows = logp, y, rows
         return loss
 
     def backward(self):
-        if self._probs is None:
-            raise RuntimeError("SoftmaxCrossEntropy.backward called before forward")
+        _require_forward(self, self._probs)
         grad = self._probs
         grad[self._rows, self._y] -= 1.0
         grad *= 1.0 / grad.shape[0]
@@ -780,8 +765,6 @@ class SigmoidCrossEntropy(Loss):
     folds = ("sigmoid",)
 
     def __init__(self):
-        acts = _activations()
-        self._softplus, self._sigmoid = acts.softplus, acts.sigmoid
         self._cache = None
 
     def targets(self, y, output_shape):
@@ -792,15 +775,14 @@ class SigmoidCrossEntropy(Loss):
 
     def _forward(self, z, y) -> float:
         yz = y * z
-        loss = float(np.mean(self._softplus(z) - yz, dtype=np.float64))
+        loss = float(np.mean(activations.softplus(z) - yz, dtype=np.float64))
         self._cache = (z, y)
         return loss
 
     def backward(self):
-        if self._cache is None:
-            raise RuntimeError("SigmoidCrossEntropy.backward called before forward")
+        _require_forward(self, self._cache)
         z, y = self._cache
-        grad = self._sigmoid(z)
+        grad = activations.sigmoid(z)
         grad -= y
         grad *= 1.0 / len(z)
         return grad
@@ -836,8 +818,7 @@ class MeanSquaredError(Loss):
         return float(np.mean(np.square(diff, dtype=np.float64)))
 
     def backward(self):
-        if self._diff is None:
-            raise RuntimeError("MeanSquaredError.backward called before forward")
+        _require_forward(self, self._diff)
         grad, self._diff = self._diff, None
         grad *= 2.0 / grad.size
         return grad
@@ -1083,14 +1064,19 @@ def _prepare(model, X, y, loss):
     return X, loss.targets(y, (len(X), out_shape[1])), layers
 
 
-def _evaluate(layers, loss, X, y, batch_size):
+def _run_batches(layers, loss, X, y, batch_size, training=False, update=None) -> Evaluation:
+    """One pass over ``(X, y)`` in consecutive batches: the forward pass and the loss of each,
+    then ``update()`` (the trainer's backward pass and optimiser step) when given.  Returns the
+    mean loss and accuracy of those forward passes (accuracy ``nan`` for regression)."""
     total_loss, correct = 0.0, 0
     for start in range(0, len(X), batch_size):
         xb, yb = X[start:start + batch_size], y[start:start + batch_size]
-        out = _forward(layers, xb, False)
+        out = _forward(layers, xb, training)
         total_loss += loss._forward(out, yb) * len(xb)
         n = loss.n_correct(out, yb)
         correct = None if n is None else correct + n
+        if update is not None:
+            update()
     return Evaluation(total_loss / len(X), math.nan if correct is None else correct / len(X))
 
 
@@ -1104,7 +1090,7 @@ def evaluate(model: Sequential, X, y, batch_size: int = 4096, loss=None) -> Eval
     """
     loss = _resolve_loss(loss, model)
     X, y, layers = _prepare(model, X, y, loss)
-    return _evaluate(layers, loss, X, y, batch_size)
+    return _run_batches(layers, loss, X, y, batch_size)
 
 
 def _split_sizes(n: int, validation_split: float) -> int:
@@ -1181,6 +1167,11 @@ def train(model: Sequential, X, y, epochs: int, batch_size: int = 32, optimizer=
 
     bar = progress_bar(range(epochs), enabled=progress, desc="epochs", unit="epoch")
     with bar, FlatParameters(model, optimizer, enabled=fast) as parameters:
+
+        def backward_and_step():
+            _backward(layers, loss_fn.backward(), need_input_grad=False)
+            parameters.step()
+
         for _ in bar:
             start_time = time.perf_counter()
             if shuffle:
@@ -1189,19 +1180,12 @@ def train(model: Sequential, X, y, epochs: int, batch_size: int = 32, optimizer=
                 Xe, ye = X_tr[perm], y_tr[perm]
             else:
                 Xe, ye = X_tr, y_tr
-            total_loss, correct = 0.0, 0
-            for start in range(0, n_train, batch_size):
-                xb, yb = Xe[start:start + batch_size], ye[start:start + batch_size]
-                out = _forward(layers, xb, True)
-                total_loss += loss_fn._forward(out, yb) * len(xb)
-                n = loss_fn.n_correct(out, yb)
-                correct = None if n is None else correct + n
-                _backward(layers, loss_fn.backward(), need_input_grad=False)
-                parameters.step()
-            history.loss.append(total_loss / n_train)
-            history.accuracy.append(math.nan if correct is None else correct / n_train)
+            epoch = _run_batches(layers, loss_fn, Xe, ye, batch_size, training=True,
+                                 update=backward_and_step)
+            history.loss.append(epoch.loss)
+            history.accuracy.append(epoch.accuracy)
             if len(X_val):
-                val = _evaluate(layers, loss_fn, X_val, y_val, 4096)
+                val = _run_batches(layers, loss_fn, X_val, y_val, 4096)
                 history.val_loss.append(val.loss)
                 history.val_accuracy.append(val.accuracy)
             if diagnostics:

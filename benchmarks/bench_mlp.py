@@ -1,6 +1,6 @@
 """How fast is actlab's numpy MLP next to PyTorch on the course's MNIST configuration?
 
-One epoch of the baseline experiment: an MLP 784-128-64-10 with ReLU, Adam (lr 1e-3), softmax
+One epoch of chapter 5's baseline experiment: an MLP 784-128-64-10 with ReLU, Adam (lr 1e-3), softmax
 cross-entropy, batch 32, float32, on the same rows for both (random MNIST-shaped data by
 default: speed does not depend on the pixel values).  Both sides start from the same weights,
 shuffle with the same permutation, and accumulate the epoch's loss and accuracy, so they do the

@@ -615,7 +615,7 @@ def test_validation_metrics_are_those_of_evaluate_on_the_held_out_rows():
 
 
 def test_trailing_softmax_output_trains_exactly_like_logits():
-    """Is an MLP built with output='softmax' (as in source document 000's Keras model) trained exactly
+    """Is an MLP built with output='softmax' (as in the Keras model of the source documents) trained exactly
     like the same MLP without it, the softmax being folded into the loss?"""
     rng = np.random.default_rng(3)
     X, y = rng.normal(size=(30, 4)), rng.integers(0, 3, size=30)
@@ -808,7 +808,7 @@ def test_train_refuses_a_single_output_unit():
 
 def test_relu_mlp_learns_handwritten_digits():
     """On scikit-learn's 8×8 digits (1,797 real images), does a 64-64-32-10 ReLU MLP trained
-    with source document 000's recipe (Adam, batch 32, validation split 0.2) pass 90 % validation accuracy
+    with the source documents' recipe (Adam, batch 32, validation split 0.2) pass 90 % validation accuracy
     within 5 epochs, with the training loss falling every epoch?"""
     from actlab.data import load_digits
 
