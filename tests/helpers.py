@@ -1,7 +1,8 @@
 """Helpers shared by several test modules (imported as ``helpers``; never from a test module).
 
-Numeric helpers: PyTorch's answers on fixed inputs, stored in ``tests/reference/`` so that the
-tests compare with PyTorch without installing it (:func:`torch_reference`,
+Numeric helpers: the XOR data (``XOR_X``, ``XOR_Y``), :func:`labelled_rows` (a small random
+classification batch), and PyTorch's answers on fixed inputs, stored in ``tests/reference/`` so
+that the tests compare with PyTorch without installing it (:func:`torch_reference`,
 :func:`torch_reference_table`).
 
 Grading helpers: the course's assignment names; nbgrader cells and small nbgrader courses
@@ -133,8 +134,19 @@ def read_csv_rows(path: Path | str) -> list[dict]:
 
 
 # --------------------------------------------------------------------------------------------
-# numeric references
+# numeric data and references
 # --------------------------------------------------------------------------------------------
+
+# XOR: four points no linear model separates; a 2-hidden-unit MLP can.
+XOR_X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float64)
+XOR_Y = np.array([0, 1, 1, 0])
+
+
+def labelled_rows(n: int = 6, d: int = 4, n_classes: int = 3, seed: int = 0):
+    """``(X, y)``: ``n`` standard-normal rows of width ``d`` (float64) and integer labels in
+    ``range(n_classes)``, both drawn from ``seed``: a small classification batch."""
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(n, d)), rng.integers(0, n_classes, size=n)
 
 
 @functools.cache

@@ -8,11 +8,7 @@ import pytest
 
 from actlab import nn
 from actlab.fastpath import FlatParameters
-
-
-def _data(n=40, d=4, classes=3, seed=0):
-    rng = np.random.default_rng(seed)
-    return rng.normal(size=(n, d)), rng.integers(0, classes, size=n)
+from helpers import XOR_X, XOR_Y, labelled_rows
 
 
 def _model():
@@ -28,7 +24,7 @@ def test_fast_training_equals_plain_training_bit_for_bit(make_optimizer):
     """Do train(fast=True) and train(fast=False) give identical histories, weights, BatchNorm
     statistics and optimiser state, also when one optimiser goes on from a fast run to a plain
     one and back?"""
-    X, y = _data()
+    X, y = labelled_rows(n=40)
     runs = {}
     for schedule in ((True, False, True), (False, False, False)):
         model, optimizer = _model(), make_optimizer()
@@ -52,7 +48,7 @@ def test_fast_training_gives_every_layer_its_own_arrays_back():
     """After train(fast=True), does each layer hold the very array objects it held before
     (not views of a flat buffer), with the trained values, so that a reference taken before
     training sees the result and a later assignment of a new array is trained too?"""
-    X, y = _data()
+    X, y = labelled_rows(n=40)
     model = _model()
     before = [(layer, name, getattr(layer, name)) for layer in model.layers
               for name in (*layer.param_names, *layer.grad_names)]
@@ -100,7 +96,7 @@ class _ClippedSGD(nn.SGD):
 def test_an_optimiser_that_is_not_elementwise_is_stepped_array_by_array():
     """With fast=True, is an optimiser that does not declare an elementwise update still given
     each parameter array on its own (one flat array would change its numbers)?"""
-    X, y = _data()
+    X, y = labelled_rows(n=40)
     model = _model()
     optimizer = _ClippedSGD(lr=0.01)
     assert not FlatParameters(model, optimizer).packed
@@ -115,9 +111,7 @@ def test_nested_models_are_trained_array_by_array():
     model = nn.Sequential([inner, nn.Dense(4, 2, rng=1)])
     assert not FlatParameters(model, nn.Adam()).packed
     before = inner.layers[0].W.copy()
-    xor_x = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float64)
-    nn.train(model, xor_x, np.array([0, 1, 1, 0]), epochs=2, batch_size=4, validation_split=0,
-             progress=False)
+    nn.train(model, XOR_X, XOR_Y, epochs=2, batch_size=4, validation_split=0, progress=False)
     assert not np.allclose(inner.layers[0].W, before)
 
 

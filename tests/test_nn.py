@@ -13,16 +13,13 @@ from scipy.special import expit, logsumexp
 from actlab import activations as A
 from actlab import gradcheck as gc
 from actlab import nn
-from helpers import torch_reference
+from helpers import XOR_X, XOR_Y, labelled_rows, torch_reference
 
 # Differences up to this size count as agreement in gradient checks. A true gradient of exactly
 # 0 (the bias in front of batch norm) comes out of centred differences as about 1e-11 of
 # rounding noise whose size depends on the CPU's BLAS kernel; any real gradient of these
 # order-1 losses is far larger.
 GRAD_ATOL = 1e-8
-
-XOR_X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float64)
-XOR_Y = np.array([0, 1, 1, 0])
 
 
 # ------------------------------------------------------------------------------------------
@@ -68,11 +65,6 @@ def _check_model_gradients(model, X, y, training=True, loss=nn.SoftmaxCrossEntro
     return worst
 
 
-def _rows(n=6, d=4, seed=0):
-    rng = np.random.default_rng(seed)
-    return rng.normal(size=(n, d)), rng.integers(0, 3, size=n)
-
-
 # ------------------------------------------------------------------------------------------
 # layers and gradients
 # ------------------------------------------------------------------------------------------
@@ -98,7 +90,7 @@ def test_dense_rejects_an_input_of_the_wrong_width():
 def test_network_gradients_match_finite_differences_for_every_activation(name):
     """For a 4-6-5-3 network with this hidden activation, do backward's gradients of every
     weight, bias (and PReLU slope) and of the input agree with centred differences?"""
-    X, y = _rows()
+    X, y = labelled_rows()
     model = nn.mlp([4, 6, 5, 3], activation=name, seed=3, dtype=np.float64)
     assert _check_model_gradients(model, X, y) < 1e-6
 
@@ -106,7 +98,7 @@ def test_network_gradients_match_finite_differences_for_every_activation(name):
 def test_mixed_activations_per_hidden_layer_have_correct_gradients():
     """With a different activation in each hidden layer (tanh, leaky ReLU α=0.2, maxout k=3),
     are the gradients still right, and are the layers the ones asked for?"""
-    X, y = _rows(seed=1)
+    X, y = labelled_rows(seed=1)
     model = nn.mlp([4, 5, 5, 4, 3], activation=["tanh", ("leaky_relu", {"alpha": 0.2}),
                                                  ("maxout", {"k": 3})],
                    seed=2, dtype=np.float64)
@@ -139,7 +131,7 @@ def test_every_forward_call_must_say_whether_it_trains(call):
 def test_rrelu_training_backward_uses_the_slopes_of_its_forward():
     """In training mode RReLU draws random slopes: does backward reuse exactly the slopes of
     the preceding forward (so the gradient matches finite differences at fixed noise)?"""
-    X, y = _rows(seed=4)
+    X, y = labelled_rows(seed=4)
     X[:, :] = -np.abs(X)  # negative inputs so that the random slopes matter
     model = nn.Sequential([nn.ActivationLayer("rrelu"), nn.Dense(4, 3, rng=0, dtype=np.float64)])
     assert _check_model_gradients(model, X, y, training=True) < 1e-6
@@ -183,7 +175,7 @@ def test_prelu_slope_is_learned_by_the_optimiser():
     model = nn.mlp([4, 5, 3], activation="prelu", seed=0)
     prelu = model.layers[1]
     assert isinstance(prelu, nn.PReLU) and prelu.alpha.shape == (5,)
-    X, y = _rows(n=32, seed=6)
+    X, y = labelled_rows(n=32, seed=6)
     before = prelu.alpha.copy()
     nn.train(model, X - 2.0, y, epochs=1, validation_split=0, progress=False)
     assert not np.allclose(prelu.alpha, before)
@@ -193,7 +185,7 @@ def test_prelu_slope_is_learned_by_the_optimiser():
 def test_batchnorm_network_gradients_match_finite_differences(placement):
     """With BatchNorm before or after each tanh, do all gradients (γ, β included) agree with
     centred differences of the training-mode loss, where every row affects every output?"""
-    X, y = _rows(n=8, seed=7)
+    X, y = labelled_rows(n=8, seed=7)
     model = nn.mlp([4, 6, 5, 3], activation="tanh", batchnorm=placement, seed=1,
                    dtype=np.float64)
     kinds = [type(layer).__name__ for layer in model.layers]
@@ -519,7 +511,7 @@ def test_mlp_accepts_a_learners_own_activation_object():
     square = A.Activation("square_plus", lambda x: x * x + x, lambda x: 2 * x + 1)
     model = nn.mlp([4, 3, 3], activation=square, seed=0, dtype=np.float64)
     assert model.layers[1].name == "square_plus"
-    X, y = _rows(seed=15)
+    X, y = labelled_rows(seed=15)
     assert _check_model_gradients(model, X * 0.3, y) < 1e-6
 
 
@@ -527,7 +519,7 @@ def test_float32_model_stays_float32_through_training():
     """Does a default (float32) model keep float32 parameters and outputs when trained on
     float64 data?"""
     model = nn.mlp([4, 6, 3])
-    X, y = _rows(n=20, seed=16)
+    X, y = labelled_rows(n=20, seed=16)
     nn.train(model, X, y, epochs=1, validation_split=0, progress=False)
     assert all(p.dtype == np.float32 for p in model.params())
     assert model.forward(X, training=False).dtype == np.float32
@@ -642,8 +634,7 @@ def test_no_later_call_overwrites_an_array_handed_out_earlier():
     """Does every array a model and its layers hand out (each layer's forward output in
     training and evaluation mode, backward's input gradient) keep its values through later
     forward, backward, predict and train calls on batches of the same size?"""
-    rng = np.random.default_rng(40)
-    X, y = rng.normal(size=(8, 4)), rng.integers(0, 3, size=8)
+    X, y = labelled_rows(n=8, seed=40)
     model = nn.Sequential([nn.Dense(4, 6, rng=0), nn.BatchNorm(6), nn.ActivationLayer("rrelu"),
                            nn.Dense(6, 5, rng=1), nn.PReLU(5), nn.Dense(5, 3, rng=2)])
     handed_out = []
@@ -683,8 +674,7 @@ class _Spy(nn.Layer):
 def test_training_never_overwrites_an_array_passed_between_layers():
     """During train() (fast and plain), is every array one layer hands the next, forward and
     backward, left as it was by the later steps of the run?"""
-    rng = np.random.default_rng(41)
-    X, y = rng.normal(size=(12, 4)), rng.integers(0, 3, size=12)
+    X, y = labelled_rows(n=12, seed=41)
     for fast in (True, False):
         spies = [_Spy(), _Spy()]
         model = nn.Sequential([nn.Dense(4, 6, rng=0), spies[0], nn.ActivationLayer("tanh"),
