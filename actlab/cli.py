@@ -1,9 +1,10 @@
-"""The ``actlab`` command: ``actlab experiment ...``, ``actlab grade ...``, ``actlab exercises ...``.
+"""The ``actlab`` command: ``actlab experiment ...``, ``actlab grade ...``, ``actlab exercises ...``
+and the other instructor commands (``collect``, ``export``, ``formgrader``).
 
 Each subcommand owns its options; this module only dispatches, so ``actlab experiment --help``
-and ``actlab grade --help`` print the subcommand's own help. nbgrader is imported only when
-``grade`` or ``exercises`` is asked for, so ``actlab experiment`` works without the
-``grading`` extra (pyproject.toml); without it, those two say which extra to install.
+and ``actlab grade --help`` print the subcommand's own help. nbgrader is imported only when a
+grading command is asked for, so ``actlab experiment`` works without the ``grading`` extra
+(pyproject.toml); without it, those commands say which extra to install.
 """
 
 from __future__ import annotations
@@ -20,9 +21,17 @@ __all__ = ["main", "COMMANDS"]
 #: Subcommand -> one-line description shown by ``actlab --help``.
 COMMANDS = {
     "experiment": "train one MLP per activation on MNIST and compare them (chapter 5)",
+    "collect": "unpack an LMS's submissions download (Canvas, Moodle) into the submitted layout",
     "grade": "autograde a folder of submitted problem sets with nbgrader",
     "exercises": "generate the student versions (exercises/) from solutions/ with nbgrader",
+    "export": "write the final grades (autograded plus marked by hand) to grades.csv and the LMS's CSV",
+    "formgrader": "open nbgrader's formgrader on this course, to mark answers by hand",
 }
+# Commands of the grading package: command -> (module, its entry point taking argv).
+_GRADING = {"collect": ("actlab.grading.collect", "main"), "grade": ("actlab.grading.cli", "main"),
+            "exercises": ("actlab.grading.course", "exercises_main"),
+            "export": ("actlab.grading.export", "main"),
+            "formgrader": ("actlab.grading.formgrader", "main")}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -67,11 +76,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             from actlab.experiment import main as experiment_main
 
             return experiment_main(rest, prog="actlab experiment")
+        import importlib
+
+        module_name, entry = _GRADING[command]
         try:
-            if command == "exercises":
-                from actlab.grading.course import exercises_main as run
-            else:
-                from actlab.grading.cli import main as run
+            run = getattr(importlib.import_module(module_name), entry)
         except ModuleNotFoundError as err:
             if err.name is None or err.name.split(".")[0] == "actlab":
                 raise  # a bug in actlab itself, not a missing dependency
