@@ -15,10 +15,14 @@ ALT_CORETYPE  ?= $(if $(filter aarch64 arm64,$(shell uname -m)),ARMV8,Sandybridg
 
 .PHONY: venv book test exercises grade bench torch-reference clean
 
-$(STAMP): requirements.txt pyproject.toml
+$(STAMP): requirements.txt pyproject.toml jupyter-config/actlab.json
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -r requirements.txt
+	# Every Jupyter started from the venv loads actlab's repair of formgrader's 404 page
+	# (an editable install does not place data files, so it is copied here).
+	mkdir -p $(VENV)/etc/jupyter/jupyter_server_config.d
+	cp jupyter-config/actlab.json $(VENV)/etc/jupyter/jupyter_server_config.d/actlab.json
 	touch $(STAMP)
 
 # PyTorch, for the benchmarks and for rewriting the tests' stored PyTorch answers

@@ -154,7 +154,7 @@ class CanvasGradebook:
             sid = row[id_col].strip()
             for col, name in zip(columns, assignments):
                 g = by_key.get((sid, name))
-                if g is None or not sid.isdigit():
+                if g is None or not sid:
                     cells.append(row[col])
                     continue
                 seen.add((sid, name))
