@@ -13,7 +13,7 @@ BLAS1  := OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 NUMERIC_TESTS := tests/test_activations.py tests/test_gradcheck.py tests/test_nn.py tests/test_fastpath.py tests/test_data.py tests/test_experiment.py
 ALT_CORETYPE  ?= $(if $(filter aarch64 arm64,$(shell uname -m)),ARMV8,Sandybridge)
 
-.PHONY: venv book test exercises grade bench torch-reference clean
+.PHONY: venv book test exercises grade release bench torch-reference clean
 
 $(STAMP): requirements.txt pyproject.toml jupyter-config/actlab.json
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -46,6 +46,11 @@ exercises: $(STAMP)
 grade: $(STAMP)
 	@test -n "$(SUBMITTED)" || { echo "usage: make grade SUBMITTED=folder [OUT=folder]"; exit 2; }
 	$(BIN)/actlab grade $(SUBMITTED) $(if $(OUT),--out $(OUT),)
+
+# The student bundle to upload to the LMS: exercises, the course library as a wheel, pinned
+# requirements and instructions, in _build/release/activation-functions-exercises.zip.
+release: $(STAMP)
+	$(BIN)/python -m actlab.release
 
 bench: $(BSTAMP)
 	$(BIN)/python benchmarks/bench_mlp.py
