@@ -294,3 +294,12 @@ def test_roster_reads_names_emails_and_moodle_identifiers(tmp_path):
     assert people["12"].first_name == "Zoë" and people["12"].last_name == "Ångström"
     assert people["12"].name == "Zoë Ångström" and people["12"].email == "zoe@example.org"
     assert people["13"].name == "李雷"
+
+
+def test_export_before_anything_was_graded_is_a_usage_error(tmp_path, capsys):
+    """Does `actlab export` on a course whose gradebook holds no grades exit 2 and say why?"""
+    from actlab.grading import export
+
+    course, _, _ = make_course(tmp_path, {})
+    assert export.main(["--course", str(course), "--out", str(tmp_path / "final")]) == 2
+    assert "run actlab grade first" in capsys.readouterr().err
