@@ -50,8 +50,7 @@ from traitlets import Unicode
 
 from ..util import progress
 from .intake import DEFAULT_MAX_BYTES
-
-LMS_NAMES = ("canvas", "moodle")
+from .lms import LMS_NAMES
 #: The whole unpacked export may not exceed this (a zip bomb is refused before extracting).
 MAX_EXPORT_BYTES = 4 * 1024**3
 #: Nor may it hold more entries than this.
