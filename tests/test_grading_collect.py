@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from helpers import DEMO_ASSIGNMENT, write_demo_course
+
 from actlab.grading import collect as col
-from actlab.grading.course import DEMO_ASSIGNMENT, write_demo_course
 
 A = DEMO_ASSIGNMENT
 NB = f"{A}.ipynb"

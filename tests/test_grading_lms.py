@@ -14,12 +14,13 @@ from pathlib import Path
 
 import pytest
 
+from helpers import DEMO_ASSIGNMENT, demo_submission
+from test_grading_cli import _sandbox_flag, make_course
+
 from actlab.grading import cli
 from actlab.grading import collect as col
-from actlab.grading.course import DEMO_ASSIGNMENT, demo_submission, load_course
-from actlab.grading.lms import GradeRow, HandBackError, hand_back, read_roster
-
-from test_grading_cli import _sandbox_flag, make_course
+from actlab.grading.course import load_course
+from actlab.grading.lms import HandBackError, SubmissionGrade, hand_back, read_roster
 
 pytestmark = [pytest.mark.grading, pytest.mark.xdist_group("grading_lms")]
 
@@ -191,12 +192,13 @@ def test_a_regrade_never_sets_back_needs_manual_grade_on_a_marked_cell(tmp_path)
     merge keep the mark and leave needs_manual_grade False?"""
     from nbgrader.api import Gradebook
 
-    from actlab.grading.job import JobResult, NotebookResult
+    from actlab.grading.job import GradeRow, JobResult, NotebookResult
     from actlab.grading.report import merge_into_gradebook
 
     course_dir, _, template = make_course(tmp_path, {})
     course = load_course(course_dir)
-    rows = [("test_leaky_positive", 0.0, 1.0, None, True), ("test_leaky_negative", 2.0, 2.0, 2.0, False)]
+    rows = [GradeRow("test_leaky_positive", 0.0, 1.0, None, True),
+            GradeRow("test_leaky_negative", 2.0, 2.0, 2.0, False)]
     result = JobResult("s1", A, "graded", [NotebookResult(A, "graded", grades=rows)], {})
     merge_into_gradebook(course.db_url, course.course_id, {A: template}, [result])
     with Gradebook(course.db_url, course.course_id) as gb:
@@ -234,9 +236,9 @@ def test_moodle_worksheet_is_filled_on_its_identifier_column(tmp_path):
     """Is Moodle's worksheet written back with every column, Grade filled by Identifier, a
     comment for work that could not be graded, a locked grade left alone, and others untouched?"""
     handback = hand_back("moodle", _moodle_sheet(tmp_path / "sheet.csv"), None)
-    grades = [GradeRow("12", A, 3.0, 3.0, "graded"), GradeRow("13", A, 0.0, 3.0, "several_notebooks",
+    grades = [SubmissionGrade("12", A, 3.0, 3.0, "graded"), SubmissionGrade("13", A, 0.0, 3.0, "several_notebooks",
                                                                 "download holds 2 notebooks"),
-              GradeRow("14", A, 1.0, 3.0, "graded")]
+              SubmissionGrade("14", A, 1.0, 3.0, "graded")]
     notes = handback.write(grades, tmp_path / "out", {})
     rows = _rows(tmp_path / "out" / "lms" / "moodle_grading_worksheet.csv")
     assert rows[0] == MOODLE_HEADER
@@ -253,7 +255,7 @@ def test_moodle_feedback_zip_has_one_folder_per_participant(tmp_path):
     for sid in ("12", "13"):
         (feedback / sid / A).mkdir(parents=True)
         (feedback / sid / A / f"{A}.html").write_text(f"<html>{sid}</html>", encoding="utf-8")
-    grades = [GradeRow("12", A, 3.0, 3.0, "graded"), GradeRow("13", A, 1.0, 3.0, "graded")]
+    grades = [SubmissionGrade("12", A, 3.0, 3.0, "graded"), SubmissionGrade("13", A, 1.0, 3.0, "graded")]
     handback.write(grades, tmp_path / "out", {}, feedback_root=feedback)
     with zipfile.ZipFile(tmp_path / "out" / "lms" / f"moodle_feedback_{A}.zip") as zf:
         assert sorted(zf.namelist()) == [f"Zoë Ångström_12_assignsubmission_file_/{A}_feedback.html",

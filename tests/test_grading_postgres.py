@@ -25,10 +25,11 @@ from pathlib import Path
 
 import pytest
 
-from actlab.grading import cli
-from actlab.grading.course import DEMO_ASSIGNMENT, load_course
-
+from helpers import DEMO_ASSIGNMENT
 from test_grading_cli import _sandbox_flag, make_course
+
+from actlab.grading import cli
+from actlab.grading.course import load_course
 
 pytestmark = [pytest.mark.grading, pytest.mark.xdist_group("grading_postgres")]
 

@@ -31,7 +31,7 @@ from .collect import UNGRADABLE, read_manifests
 from .course import AssignmentTemplate, CourseError, load_course
 from .intake import unreadable_reason
 from .job import JobResult, JobSpec, NotebookResult
-from .lms import GradeRow, HandBackError, autograded_directory, hand_back, print_notes
+from .lms import HandBackError, SubmissionGrade, autograded_directory, hand_back, print_notes
 from .report import merge_into_gradebook, summary_table, write_changes, write_csvs, write_feedback
 from .sandbox import SandboxUnavailableError, require_sandbox
 
@@ -237,7 +237,7 @@ def grade(submitted: Path, *, course_root: Path | None = None, assignment: str |
         changes = merge_into_gradebook(course.db_url, course.course_id, templates, results)
         write_changes(changes, out)
         handback.record_names(course)
-    rows = [GradeRow(r.student_id, r.assignment, r.score, templates[r.assignment].max_score,
+    rows = [SubmissionGrade(r.student_id, r.assignment, r.score, templates[r.assignment].max_score,
                      r.status, r.reason) for r in results]
     notes = handback.write(rows, out, collected, feedback_root=out / "feedback")
     return GradingRun(results, templates, out, time.perf_counter() - t0, changes, notes)

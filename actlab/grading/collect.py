@@ -49,14 +49,14 @@ from nbgrader.plugins import FileNameCollectorPlugin
 from traitlets import Unicode
 
 from ..util import progress
-from .intake import DEFAULT_MAX_BYTES
+from .intake import MAX_NOTEBOOK_BYTES
 from .lms import LMS_NAMES
 #: The whole unpacked export may not exceed this (a zip bomb is refused before extracting).
 MAX_EXPORT_BYTES = 4 * 1024**3
 #: Nor may it hold more entries than this.
 MAX_EXPORT_ENTRIES = 50_000
 #: Per file: intake's cap, so nothing is unpacked that intake would refuse to read.
-MAX_FILE_BYTES = DEFAULT_MAX_BYTES
+MAX_FILE_BYTES = MAX_NOTEBOOK_BYTES
 
 MANIFEST_COLUMNS = ("student_id", "assignment", "status", "reason", "late", "name",
                     "submitted_at", "uploaded_as", "lms_key")
@@ -358,17 +358,16 @@ def collect(export: Path, lms: str, assignment: str, into: Path, *, course_root:
     Raises :class:`CollectError` for refused exports and bad arguments; in that case
     nothing has been written.
     """
-    from .course import CourseError, find_course_root, load_course
+    from ..util import unknown_name
+    from .course import CourseError, load_course
 
     if lms not in COLLECTORS:
-        raise CollectError(f"unknown LMS {lms!r}; valid names: {', '.join(LMS_NAMES)}")
+        raise CollectError(str(unknown_name("LMS", lms, LMS_NAMES)))
     try:
-        course = load_course(course_root if course_root else find_course_root())
+        course = load_course(course_root)
+        course.check_assignment(assignment)
     except CourseError as exc:
         raise CollectError(str(exc)) from exc
-    known = course.assignments()
-    if assignment not in known:
-        raise CollectError(f"unknown assignment {assignment!r}; valid names: {', '.join(known) or '(none)'}")
     notebooks = tuple(sorted(p.stem for p in (course.source_dir / assignment).glob("*.ipynb")))
     due_at = None
     if due is not None:

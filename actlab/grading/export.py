@@ -21,7 +21,7 @@ import sys
 import warnings
 from pathlib import Path
 
-from .lms import GradeRow, HandBackError, hand_back, print_notes
+from .lms import SubmissionGrade, HandBackError, hand_back, print_notes
 from .report import GRADES_COLUMNS, fmt_score
 
 
@@ -30,8 +30,8 @@ class ExportError(Exception):
 
 
 def final_grades(db_url: str, course_id: str, assignments: list[str] | None = None,
-                 previous: dict | None = None) -> tuple[list[GradeRow], list[tuple[str, str]]]:
-    """(rows, waiting): one :class:`GradeRow` per student and assignment in the gradebook,
+                 previous: dict | None = None) -> tuple[list[SubmissionGrade], list[tuple[str, str]]]:
+    """(rows, waiting): one :class:`SubmissionGrade` per student and assignment in the gradebook,
     and the (student, assignment) pairs with a cell still waiting for a score by hand.
 
     ``previous`` ({(student, assignment): grades.csv row}) supplies the status; submissions
@@ -51,12 +51,12 @@ def final_grades(db_url: str, course_id: str, assignments: list[str] | None = No
                     sub = gb.find_submission(name, student)
                 except MissingEntry:
                     if before:
-                        rows.append(GradeRow(student, name, float(before.get("score") or 0),
+                        rows.append(SubmissionGrade(student, name, float(before.get("score") or 0),
                                              float(assignment.max_score), before.get("status", "missing")))
                     continue
                 if sub.needs_manual_grade:
                     waiting.append((student, name))
-                rows.append(GradeRow(student, name, float(sub.score), float(sub.max_score),
+                rows.append(SubmissionGrade(student, name, float(sub.score), float(sub.max_score),
                                      before.get("status", "graded")))
     return rows, waiting
 
@@ -73,18 +73,17 @@ def _previous(grades_dir: Path) -> tuple[dict, list[str]]:
 
 def export(course_root: Path | None = None, out: Path | None = None, grades: Path | None = None,
            assignment: str | None = None, lms: str | None = None, lms_template: Path | None = None,
-           roster: Path | None = None) -> tuple[Path, list[GradeRow], list, list[str]]:
+           roster: Path | None = None) -> tuple[Path, list[SubmissionGrade], list, list[str]]:
     """Write the final grades; return (out folder, rows, waiting, notes)."""
-    from .course import CourseError, find_course_root, load_course
+    from .course import CourseError, load_course
 
     try:
-        course = load_course(course_root if course_root else find_course_root())
+        course = load_course(course_root)
+        if assignment is not None:
+            course.check_assignment(assignment)
         handback = hand_back(lms, lms_template, roster)
     except (CourseError, HandBackError) as exc:
         raise ExportError(str(exc)) from exc
-    known = course.assignments()
-    if assignment is not None and assignment not in known:
-        raise ExportError(f"unknown assignment {assignment!r}; valid names: {', '.join(known) or '(none)'}")
     out = Path(out) if out else course.root / "grading-work" / "final"
     previous, columns = _previous(Path(grades) if grades else course.root / "grading-work" / "grades")
     rows, waiting = final_grades(course.db_url, course.course_id, [assignment] if assignment else None,

@@ -86,7 +86,7 @@ def command(course_root: Path, port: int | None = None, browser: bool = True,
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``actlab formgrader``; ``argv`` is everything after ``formgrader``."""
-    from .course import CourseError, find_course_root, load_course
+    from .course import CourseError, load_course
 
     p = argparse.ArgumentParser(
         prog="actlab formgrader",
@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:
         return int(exc.code or 0)
     try:
-        course = load_course(args.course if args.course else find_course_root())
+        course = load_course(args.course)
     except CourseError as exc:
         print(f"actlab formgrader: error: {exc}", file=sys.stderr)
         return 2

@@ -44,7 +44,7 @@ class HandBackError(Exception):
 
 
 @dataclass(frozen=True)
-class GradeRow:
+class SubmissionGrade:
     """What the LMS needs of one submission."""
 
     student_id: str
@@ -85,7 +85,7 @@ def _write(path: Path, header, rows) -> None:
         w.writerows(rows)
 
 
-def _scaled(row: GradeRow, lms_points: str, notes: list) -> str:
+def _scaled(row: SubmissionGrade, lms_points: str, notes: list) -> str:
     try:
         points = float(lms_points)
     except (TypeError, ValueError):
@@ -139,7 +139,7 @@ class CanvasGradebook:
                 f"Assignment columns: {listed}")
         return hits[0]
 
-    def fill(self, grades: list[GradeRow], assignments: list[str], notes: list) -> tuple[list, list]:
+    def fill(self, grades: list[SubmissionGrade], assignments: list[str], notes: list) -> tuple[list, list]:
         """(header, rows) of the import file: identity columns and the graded assignments."""
         columns = [self.column_for(a) for a in assignments]
         first = min(self.assignments) if self.assignments else len(self.header)
@@ -200,7 +200,7 @@ class MoodleWorksheet:
         return {self.participant(r): f"{r[name]}_{self.participant(r)}_assignsubmission_file_"
                 for r in self.rows if len(r) > name and self.participant(r)}
 
-    def fill(self, grades: list[GradeRow], assignments: list[str], notes: list) -> tuple[list, list]:
+    def fill(self, grades: list[SubmissionGrade], assignments: list[str], notes: list) -> tuple[list, list]:
         if len(assignments) != 1:
             raise HandBackError("a Moodle grading worksheet belongs to one assignment; "
                                 "grade one at a time with --assignment NAME")
@@ -331,7 +331,7 @@ class HandBack:
                     gb.update_or_create_student(sid, first_name=p.first_name, last_name=p.last_name,
                                                 email=p.email or None)
 
-    def write(self, grades: list[GradeRow], out: Path, collected: dict,
+    def write(self, grades: list[SubmissionGrade], out: Path, collected: dict,
               feedback_root: Path | None = None) -> list[str]:
         """Write the import file and the feedback bundles under ``out/lms``; return notes."""
         notes: list[str] = []
@@ -350,7 +350,9 @@ class HandBack:
 def hand_back(lms: str | None, template: Path | None, roster: Path | None) -> HandBack:
     """Check and read the LMS options (:class:`HandBackError` when they do not fit)."""
     if lms is not None and lms not in LMS_NAMES:
-        raise HandBackError(f"unknown LMS {lms!r}; valid names: {', '.join(LMS_NAMES)}")
+        from ..util import unknown_name
+
+        raise HandBackError(str(unknown_name("LMS", lms, LMS_NAMES)))
     if (lms is None) != (template is None):
         raise HandBackError("--lms and --lms-template go together: the LMS's own export is "
                             "the file that gets filled in")
@@ -360,7 +362,7 @@ def hand_back(lms: str | None, template: Path | None, roster: Path | None) -> Ha
     return HandBack(lms, TEMPLATES[lms].read(Path(template)), people)
 
 
-def package_feedback(lms: str, grades: list[GradeRow], feedback_root: Path, lms_dir: Path,
+def package_feedback(lms: str, grades: list[SubmissionGrade], feedback_root: Path, lms_dir: Path,
                      collected: dict, template) -> list[str]:
     """One file per student named by LMS id, and the LMS's own bundle.
 
