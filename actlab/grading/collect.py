@@ -279,13 +279,13 @@ def _reupload(file_id: str) -> tuple[str, int]:
 def _choose(row: Collected, notebooks: tuple[str, ...]) -> tuple[str, dict | None, list]:
     """(status, {notebook name: entry}, notes) for one student's files."""
     nbs = [(e, i) for e, i in row.files if e.path.lower().endswith(".ipynb")]
-    others = [e.path for e, i in row.files if not e.path.lower().endswith(".ipynb")]
+    others = [i["file_id"] for e, i in row.files if not e.path.lower().endswith(".ipynb")]
     refused = [(e, i) for e, i in nbs if e.refused]
     if refused:
         e, _ = refused[0]
-        return "quarantined", None, [f"{PurePosixPath(e.path).name}: {e.refused}"]
+        return "quarantined", None, [f"{refused[0][1]['file_id']}: {e.refused}"]
     if not nbs:
-        what = ", ".join(PurePosixPath(p).name for p in others) or "nothing"
+        what = ", ".join(others) or "nothing"
         return "no_notebook", None, [f"download holds no notebook ({what})"]
     groups: dict[str, list] = {}
     for e, i in nbs:
@@ -293,7 +293,7 @@ def _choose(row: Collected, notebooks: tuple[str, ...]) -> tuple[str, dict | Non
         groups.setdefault(unicodedata.normalize("NFC", base), []).append((n, e, i))
     if len(notebooks) == 1:
         if len(groups) > 1:
-            names = ", ".join(sorted(PurePosixPath(e.path).name for e, _ in nbs))
+            names = ", ".join(sorted(i["file_id"] for _, i in nbs))
             return "several_notebooks", None, [f"download holds {len(groups)} notebooks: {names}"]
         (versions,) = groups.values()
         n, e, i = max(versions, key=lambda v: v[0])
