@@ -1,7 +1,9 @@
 """Shared pytest configuration. Fixtures that one area needs live in that area's test module.
 
-The one shared fixture is ``built_book``: the Jupyter Book built once per test run, used by
-``tests/test_book.py`` and ``tests/test_browser.py``.
+Shared fixtures, each computed once per test run (``run_once``): ``built_book``, the Jupyter
+Book (``tests/test_book.py``, ``tests/test_browser.py``); ``mnist_cache``, the embedded digits;
+``graded_demo``, one ``actlab grade`` run over the demo class (``tests/test_grading_cli.py``,
+``tests/test_report.py``).
 """
 
 from __future__ import annotations
@@ -131,3 +133,38 @@ def built_book(run_once) -> BuiltBook:
 
     data = run_once("built_book", build)
     return BuiltBook(Path(data["root"]), data["returncode"], data["log"], data["seconds"])
+
+
+@dataclass(frozen=True)
+class GradedDemo:
+    """One ``actlab grade`` run: the demo course, its submitted folder, the reports folder and
+    the exit status."""
+
+    course: Path
+    submitted: Path
+    out: Path
+    code: int
+
+
+@pytest.fixture(scope="session")
+def graded_demo(run_once) -> GradedDemo:
+    """``actlab grade --workers 2`` over the demo class (``helpers.DEMO_STUDENTS``: correct,
+    partial, blank, wrong, broken JSON, nothing handed in, a symlink to the answer key), under
+    the bubblewrap sandbox where the machine has it; once per test run."""
+    def grade(base: Path) -> dict:
+        from helpers import DEMO_STUDENTS, make_course, sandbox_flag
+
+        from actlab.grading import cli
+
+        root = base / "graded_demo"
+        if root.exists():
+            shutil.rmtree(root)
+        root.mkdir()
+        course, submitted, _ = make_course(root, DEMO_STUDENTS)
+        out = root / "out"
+        code = cli.main([str(submitted), "--course", str(course), "--out", str(out),
+                         "--workers", "2", "--quiet", *sandbox_flag()])
+        return {"course": str(course), "submitted": str(submitted), "out": str(out), "code": code}
+
+    data = run_once("graded_demo", grade)
+    return GradedDemo(Path(data["course"]), Path(data["submitted"]), Path(data["out"]), data["code"])

@@ -1,9 +1,10 @@
 """Helpers shared by several test modules (imported as ``helpers``; never from a test module).
 
 Grading helpers: the course's assignment names; nbgrader cells and small nbgrader courses
-written into a temporary folder, among them the demo course ``ps0_demo``, which
-``benchmarks/bench_grading.py`` uses too and which is handy for trying ``actlab grade``
-without student data.
+written into a temporary folder, among them the demo course ``ps0_demo`` with a folder of
+submissions (:func:`make_course`), which ``benchmarks/bench_grading.py`` uses too and which is
+handy for trying ``actlab grade`` without student data; the sandbox flag for this machine;
+reading the CSV files grading writes.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import nbformat
 
-from actlab.grading.course import CONFIG_NAME, load_course
+from actlab.grading.course import CONFIG_NAME, load_course, unpack_folder
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -123,3 +124,47 @@ def read_csv_rows(path: Path | str) -> list[dict]:
     """The rows of a CSV file that grading wrote, as dicts keyed by its header."""
     with open(path, newline="", encoding="utf-8") as fh:
         return list(csv.DictReader(fh))
+
+
+def sandbox_flag() -> list[str]:
+    """``[]`` where bubblewrap can sandbox the kernel here, else ``["--no-sandbox"]``."""
+    from actlab.grading.sandbox import bwrap_available
+
+    return [] if bwrap_available() else ["--no-sandbox"]
+
+
+def make_course(root: Path, students: dict):
+    """A demo course under ``root`` and a submitted folder holding ``students``; returns
+    (course folder, submitted folder, the assignment's template).
+
+    ``students`` maps a student id to what they hand in: a kind of :func:`demo_submission`
+    (``"correct"``, ``"partial"``, ``"wrong"``, ``"blank"``), ``"broken"`` (not JSON),
+    ``"symlink"`` (a link to the instructor's notebook) or None (an empty student folder).
+    """
+    a = DEMO_ASSIGNMENT
+    course = write_demo_course(root / "course")
+    template = load_course(course).build_template(a)
+    release = root / "release"
+    unpack_folder(template.archive, release)
+    release_nb = release / "release" / a / f"{a}.ipynb"
+    submitted = root / "submitted"
+    submitted.mkdir()
+    for student, kind in students.items():
+        folder = submitted / student
+        if kind is None:
+            folder.mkdir()
+            continue
+        (folder / a).mkdir(parents=True)
+        target = folder / a / f"{a}.ipynb"
+        if kind == "symlink":  # points at the instructor's notebook, answers and all
+            target.symlink_to(course / "source" / a / f"{a}.ipynb")
+            continue
+        data = b'{"cells": [ this is not JSON' if kind == "broken" else demo_submission(release_nb, kind)
+        target.write_bytes(data)
+    return course, submitted, template
+
+
+#: The demo class that ``actlab grade`` grades once per test run (conftest's ``graded_demo``):
+#: student -> what they hand in (see :func:`make_course`).
+DEMO_STUDENTS = {"ada": "correct", "ben": "partial", "cy": "blank", "dee": "wrong",
+                 "eve": "broken", "fay": None, "gus": "symlink"}
