@@ -59,7 +59,7 @@ def copy_clean_tree(repo: Path, dest: Path) -> None:
     """Copy the repository's source (no venv, build output or caches) into ``dest``."""
     files = _source_files(repo)
     if files is None:
-        shutil.copytree(repo, dest, ignore=shutil.ignore_patterns(*_NOT_SOURCE))
+        shutil.copytree(repo, dest, ignore=shutil.ignore_patterns(*_NOT_SOURCE), dirs_exist_ok=True)
         return
     for rel in files:
         src = repo / rel
@@ -77,6 +77,14 @@ def build_book(root: Path, timeout: float = 1800) -> BuiltBook:
         cwd=root, capture_output=True, text=True, timeout=timeout)
     return BuiltBook(root, proc.returncode, proc.stdout + proc.stderr,
                      time.perf_counter() - start)
+
+
+def _empty_folder(path: Path) -> Path:
+    """``path`` as a new empty folder (what a crashed earlier attempt left there is removed)."""
+    if path.exists():
+        shutil.rmtree(path)
+    path.mkdir()
+    return path
 
 
 def _run_base(tmp_path_factory, worker_id) -> Path:
@@ -124,9 +132,7 @@ def mnist_cache(run_once) -> Path:
 def built_book(run_once) -> BuiltBook:
     """The whole book, built once per test run from a clean copy of the working tree."""
     def build(base: Path) -> dict:
-        root = base / "book_checkout"
-        if root.exists():
-            shutil.rmtree(root)
+        root = _empty_folder(base / "book_checkout")
         copy_clean_tree(REPO_ROOT, root)
         book = build_book(root)
         return {**asdict(book), "root": str(book.root)}
@@ -156,10 +162,7 @@ def graded_demo(run_once) -> GradedDemo:
 
         from actlab.grading import cli
 
-        root = base / "graded_demo"
-        if root.exists():
-            shutil.rmtree(root)
-        root.mkdir()
+        root = _empty_folder(base / "graded_demo")
         course, submitted, _ = make_course(root, DEMO_STUDENTS)
         out = root / "out"
         code = cli.main([str(submitted), "--course", str(course), "--out", str(out),

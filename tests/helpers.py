@@ -60,12 +60,16 @@ def write_course_config(root: Path | str, course_id: str, settings: dict | None 
     return path
 
 
-def new_assignment_notebook(cells):
-    """A Python 3 notebook holding ``cells``."""
+def write_source_notebook(root: Path | str, assignment: str, cells) -> Path:
+    """Write the instructor notebook ``root/source/<assignment>/<assignment>.ipynb`` (a Python 3
+    notebook holding ``cells``); returns its path."""
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.cells = list(cells)
-    return nb
+    path = Path(root) / "source" / assignment / f"{assignment}.ipynb"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, path)
+    return path
 
 
 DEMO_ASSIGNMENT = "ps0_demo"
@@ -95,15 +99,14 @@ def write_demo_course(root: Path | str, assignment: str = DEMO_ASSIGNMENT) -> Pa
     1 and 2 points, the second with hidden tests. Returns the course root.
     """
     root = Path(root)
-    (root / "source" / assignment).mkdir(parents=True, exist_ok=True)
+    root.mkdir(parents=True, exist_ok=True)
     write_course_config(root, "demo", {"Execute.timeout": 60})
-    nb = new_assignment_notebook([
+    write_source_notebook(root, assignment, [
         nbformat.v4.new_markdown_cell("Write `leaky(x, alpha)`."),
         nbgrader_cell(_DEMO_SOLUTION, "leaky", solution=True),
         nbgrader_cell(_DEMO_TEST_POSITIVE, "test_leaky_positive", grade=True, points=1),
         nbgrader_cell(_DEMO_TEST_NEGATIVE, "test_leaky_negative", grade=True, points=2),
     ])
-    nbformat.write(nb, root / "source" / assignment / f"{assignment}.ipynb")
     return root
 
 

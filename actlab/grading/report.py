@@ -46,17 +46,19 @@ def detail_rows(result: JobResult, template: AssignmentTemplate) -> list[tuple]:
 def write_csvs(results: list[JobResult], templates: dict[str, AssignmentTemplate], out: Path) -> None:
     """Write ``out/grades.csv`` (one row per submission) and ``out/details.csv`` (per cell)."""
     out.mkdir(parents=True, exist_ok=True)
-    with open(out / "grades.csv", "w", newline="", encoding="utf-8") as fh:
+    results = _sorted(results)
+    _write_csv(out / "grades.csv", GRADES_COLUMNS, [
+        (r.student_id, r.assignment, fmt_score(r.score),
+         fmt_score(templates[r.assignment].max_score), r.status) for r in results])
+    _write_csv(out / "details.csv", DETAILS_COLUMNS, [
+        row for r in results for row in detail_rows(r, templates[r.assignment])])
+
+
+def _write_csv(path: Path, header, rows) -> None:
+    with open(path, "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh, lineterminator="\n")
-        w.writerow(GRADES_COLUMNS)
-        for r in _sorted(results):
-            w.writerow((r.student_id, r.assignment, fmt_score(r.score),
-                        fmt_score(templates[r.assignment].max_score), r.status))
-    with open(out / "details.csv", "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh, lineterminator="\n")
-        w.writerow(DETAILS_COLUMNS)
-        for r in _sorted(results):
-            w.writerows(detail_rows(r, templates[r.assignment]))
+        w.writerow(header)
+        w.writerows(rows)
 
 
 _PLAIN_PAGE = """<!DOCTYPE html>
