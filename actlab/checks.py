@@ -10,7 +10,8 @@ helpers, so learners get the same specific messages everywhere:
 * :func:`centred_difference` is the independent reference for every ``*_grad``.
 
 ``from actlab.checks import quiet, contract_problems`` is what the notebooks write;
-``actlab.assignments`` re-exports the same names for notebooks handed out before.
+``actlab.assignments`` re-exports the same names for the notebooks already handed out,
+which import them from there.
 """
 
 from __future__ import annotations

@@ -31,7 +31,7 @@ from actlab.grading import export as export_cli
 from actlab.grading.course import load_course
 from actlab.grading.formgrader import MISSING_TEMPLATE, repair_templates
 
-from test_grading_cli import _sandbox_flag
+from helpers import CHROMIUM, CHROMIUM_ARGS, playwright_or_skip, sandbox_flag
 
 pytestmark = [pytest.mark.grading, pytest.mark.xdist_group("formgrader")]
 
@@ -75,7 +75,7 @@ def marked_course(tmp_path_factory):
     submitted.mkdir(parents=True)
     shutil.copy(REPO / "solutions" / PS5 / f"{PS5}.ipynb", submitted / f"{PS5}.ipynb")
     code = cli.main([str(root / "submitted"), "--course", str(course), "--workers", "1", "--quiet",
-                     *_sandbox_flag()])
+                     *sandbox_flag()])
     assert code == 0
     return course
 
@@ -162,13 +162,13 @@ def test_a_missing_autograded_notebook_gives_formgraders_404_page_not_a_crash(fo
 def test_a_score_entered_in_formgrader_reaches_the_final_grades(formgrader, marked_course, tmp_path):
     """Entered and saved in formgrader's page in Chromium, does a score for problem set 5's
     hand-marked answer show up in `actlab export`'s grades.csv and Canvas import file?"""
-    test_browser = pytest.importorskip("test_browser")  # skips, saying how, without Chromium
+    sync_api = playwright_or_skip()
     base, token = formgrader
     url = f"{base}/formgrader/submissions/{_submission_id(marked_course)}/"
     outside = []
-    with test_browser.sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=test_browser.CHROMIUM, headless=True,
-                                     args=test_browser.CHROMIUM_ARGS)
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                     args=CHROMIUM_ARGS)
         try:
             # The token goes with every request: formgrader's page calls its API by XHR.
             page = browser.new_context(extra_http_headers={"Authorization": f"token {token}"}).new_page()

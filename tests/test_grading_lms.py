@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from helpers import DEMO_ASSIGNMENT, demo_submission
-from test_grading_cli import _sandbox_flag, make_course
+from helpers import make_course, sandbox_flag
 
 from actlab.grading import cli
 from actlab.grading import collect as col
@@ -71,7 +71,7 @@ def _canvas_zip(path: Path, release_nb: Path, answers: dict[str, str]) -> Path:
 def _grade(course, submitted, out, *extra) -> int:
     return cli.main([str(submitted), "--course", str(course), "--out", str(out), "--workers", "2",
                      "--quiet", "--lms", "canvas", "--lms-template", str(out.parent / "gradebook.csv"),
-                     "--roster", str(out.parent / "roster.csv"), *_sandbox_flag(), *extra])
+                     "--roster", str(out.parent / "roster.csv"), *sandbox_flag(), *extra])
 
 
 @pytest.fixture(scope="module")

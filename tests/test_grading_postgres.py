@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 
 from helpers import DEMO_ASSIGNMENT
-from test_grading_cli import _sandbox_flag, make_course
+from helpers import make_course, sandbox_flag
 
 from actlab.grading import cli
 from actlab.grading.course import load_course
@@ -131,7 +131,7 @@ def graded_into_postgres(postgres, tmp_path_factory):
         mp.setenv("GRADEBOOK_PASSWORD", PASSWORD)
         out = root / "out"
         code = cli.main([str(submitted), "--course", str(course), "--out", str(out),
-                         "--workers", "2", "--quiet", *_sandbox_flag()])
+                         "--workers", "2", "--quiet", *sandbox_flag()])
         yield course, out, code
 
 

@@ -53,19 +53,21 @@ def write_csvs(results: list[JobResult], templates: dict[str, AssignmentTemplate
     """
     extra = extra or {}
     out.mkdir(parents=True, exist_ok=True)
-    with open(out / "grades.csv", "w", newline="", encoding="utf-8") as fh:
+    results = _sorted(results)
+    _write_csv(out / "grades.csv", (*GRADES_COLUMNS, *extra), [
+        (r.student_id, r.assignment, fmt_score(r.score),
+         fmt_score(templates[r.assignment].max_score), r.status,
+         *(values.get((r.student_id, r.assignment), "") for values in extra.values()))
+        for r in results])
+    _write_csv(out / "details.csv", DETAILS_COLUMNS, [
+        row for r in results for row in detail_rows(r, templates[r.assignment])])
+
+
+def _write_csv(path: Path, header, rows) -> None:
+    with open(path, "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh, lineterminator="\n")
-        w.writerow((*GRADES_COLUMNS, *extra))
-        for r in _sorted(results):
-            key = (r.student_id, r.assignment)
-            w.writerow((r.student_id, r.assignment, fmt_score(r.score),
-                        fmt_score(templates[r.assignment].max_score), r.status,
-                        *(values.get(key, "") for values in extra.values())))
-    with open(out / "details.csv", "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh, lineterminator="\n")
-        w.writerow(DETAILS_COLUMNS)
-        for r in _sorted(results):
-            w.writerows(detail_rows(r, templates[r.assignment]))
+        w.writerow(header)
+        w.writerows(rows)
 
 
 CHANGES_COLUMNS = ("student_id", "assignment", "notebook", "grade_id", "old_score", "new_score")
@@ -77,10 +79,7 @@ def write_changes(changes: list[tuple], out: Path) -> None:
     if not changes:
         path.unlink(missing_ok=True)
         return
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh, lineterminator="\n")
-        w.writerow(CHANGES_COLUMNS)
-        w.writerows(sorted(changes))
+    _write_csv(path, CHANGES_COLUMNS, sorted(changes))
 
 
 _PLAIN_PAGE = """<!DOCTYPE html>
