@@ -560,8 +560,8 @@ def softmax(x: Any, axis: int = -1) -> np.ndarray:
     Parameters
     ----------
     x : array-like of any shape, e.g. logits ``(N, K)`` for a batch of N examples.
-    axis : the axis holding the classes. The default −1 is right for batches; source document 000's
-        ``axis=0`` normalises across the batch instead, which is a bug.
+    axis : the axis holding the classes. The default −1 is right for batches; ``axis=0``
+        (as in the code of source document 000) normalises across the batch, which is a bug.
     """
     x, axis, shape = _with_axis(x, axis)
     e = np.exp(_shifted_logits(x, axis))

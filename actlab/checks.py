@@ -13,7 +13,8 @@ helpers, so learners get the same specific messages everywhere:
   and, when all pass, prints one line such as ``✓ sigmoid: 6 checks passed``.
 
 ``from actlab.checks import quiet, contract_problems`` is what the notebooks write;
-``actlab.assignments`` re-exports the same names for notebooks handed out before.
+``actlab.assignments`` re-exports the same names for the notebooks already handed out,
+which import them from there.
 """
 
 from __future__ import annotations

@@ -1,9 +1,12 @@
-"""The ``actlab`` command: ``experiment``, ``grade``, ``exercises``, ``lab``, ``update``, ``validate``.
+"""The ``actlab`` command: ``actlab experiment ...``, ``actlab grade ...``, ``actlab exercises ...``,
+the other instructor commands (``collect``, ``export``, ``formgrader``) and the learner's
+(``lab``, ``update``, ``validate``).
 
 Each subcommand owns its options; this module only dispatches, so ``actlab experiment --help``
-and ``actlab grade --help`` print the subcommand's own help. nbgrader is imported only when
-another command is asked for, so ``actlab experiment`` works without the ``grading`` and
-``lab`` extras (pyproject.toml); without them, the other commands say which extra to install.
+and ``actlab grade --help`` print the subcommand's own help. nbgrader is imported only when a
+grading or learner command is asked for, so ``actlab experiment`` works without the
+``grading`` and ``lab`` extras (pyproject.toml); without them, those commands say which extra
+to install.
 """
 
 from __future__ import annotations
@@ -20,16 +23,23 @@ __all__ = ["main", "COMMANDS"]
 #: Subcommand -> one-line description shown by ``actlab --help``.
 COMMANDS = {
     "experiment": "train one MLP per activation on MNIST and compare them (chapter 5)",
+    "collect": "unpack an LMS's submissions download (Canvas, Moodle) into the submitted layout",
     "grade": "autograde a folder of submitted problem sets with nbgrader",
     "exercises": "generate the student versions (exercises/) from solutions/ with nbgrader",
+    "export": "write the final grades (autograded plus marked by hand) to grades.csv and the LMS's CSV",
+    "formgrader": "open nbgrader's formgrader on this course, to mark answers by hand",
     "lab": "start JupyterLab on your work copy mywork/ of the problem sets",
     "update": "take the newer release of a problem set into mywork/, keeping your answers",
     "validate": "check a problem-set notebook as nbgrader's Validate does; exit 1 if it fails",
 }
-
-#: The pyproject extra that each command other than ``experiment`` needs.
-EXTRAS = {"grade": "grading", "exercises": "grading", "lab": "lab", "update": "lab",
-          "validate": "lab"}
+# Commands of the grading package: command -> (module, its entry point taking argv).
+_GRADING = {"collect": ("actlab.grading.collect", "main"), "grade": ("actlab.grading.cli", "main"),
+            "exercises": ("actlab.grading.course", "exercises_main"),
+            "export": ("actlab.grading.export", "main"),
+            "formgrader": ("actlab.grading.formgrader", "main")}
+# The learner's commands (the 'lab' extra): command -> (module, entry point).
+_LEARNER = {"lab": ("actlab.lab", "main"), "update": ("actlab.lab", "update_main"),
+            "validate": ("actlab.validate", "main")}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -74,21 +84,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             from actlab.experiment import main as experiment_main
 
             return experiment_main(rest, prog="actlab experiment")
+        import importlib
+
+        module_name, entry = {**_GRADING, **_LEARNER}[command]
+        extra = "lab" if command in _LEARNER else "grading"
         try:
-            if command == "exercises":
-                from actlab.grading.course import exercises_main as run
-            elif command == "lab":
-                from actlab.lab import main as run
-            elif command == "update":
-                from actlab.lab import update_main as run
-            elif command == "validate":
-                from actlab.validate import main as run
-            else:
-                from actlab.grading.cli import main as run
+            run = getattr(importlib.import_module(module_name), entry)
         except ModuleNotFoundError as err:
             if err.name is None or err.name.split(".")[0] == "actlab":
                 raise  # a bug in actlab itself, not a missing dependency
-            extra = EXTRAS[command]
             print(f"actlab {command}: no module named {err.name!r}: the {extra} dependencies are "
                   f"not installed; install them with: pip install -e '.[{extra}]'", file=sys.stderr)
             return 2

@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
+
+from actlab.activations import get as get_activation
 from actlab.util import progress as progress_bar
 
 __all__ = [
@@ -45,11 +47,28 @@ _FLOOR = 1e-8
 _PROGRESS_MIN_ENTRIES = 1000
 
 
-def _entries(n: int, desc: str, progress: bool | None) -> Any:
-    """range(n), wrapped in a tqdm bar when asked (True) or when large and on a terminal (None)."""
-    if progress is None and n < _PROGRESS_MIN_ENTRIES:
+def _probe_each_entry(f: Callable[[np.ndarray], Any], x: np.ndarray, h: float,
+                      combine: Callable[[Any], float], desc: str,
+                      progress: bool | None) -> np.ndarray:
+    """``combine(f(x + h·eᵢ) − f(x − h·eᵢ)) / 2h`` for every entry i of ``x``, one at a time.
+
+    ``x`` is a private float64 array: each probe writes into it and puts the entry back.
+    Returns a float64 array of ``x``'s shape. A tqdm bar is shown when asked (True) or, for
+    ``progress=None``, when there are many entries and stderr is a terminal.
+    """
+    if progress is None and x.size < _PROGRESS_MIN_ENTRIES:
         progress = False
-    return progress_bar(range(n), enabled=progress, desc=desc)
+    grad = np.empty_like(x)
+    flat, gflat = x.reshape(-1), grad.reshape(-1)
+    for i in progress_bar(range(flat.size), enabled=progress, desc=desc):
+        old = flat[i]
+        flat[i] = old + h
+        plus = f(x)
+        flat[i] = old - h
+        minus = f(x)
+        flat[i] = old
+        gflat[i] = combine(plus - minus) / (2 * h)
+    return grad
 
 
 def _as_float64(x: Any) -> np.ndarray:
@@ -88,18 +107,8 @@ def numerical_grad(f: Callable[[np.ndarray], Any], x: Any, h: float = 1e-5,
     ndarray, float64, shape of ``x``: ∂f/∂x. Costs 2·x.size evaluations of ``f``.
     """
     _check_step(h)
-    x = _as_float64(x)
-    grad = np.empty_like(x)
-    flat, gflat = x.reshape(-1), grad.reshape(-1)
-    for i in _entries(flat.size, "numerical gradient", progress):
-        old = flat[i]
-        flat[i] = old + h
-        plus = _scalar(f(x), "f")
-        flat[i] = old - h
-        minus = _scalar(f(x), "f")
-        flat[i] = old
-        gflat[i] = (plus - minus) / (2 * h)
-    return grad
+    return _probe_each_entry(lambda z: _scalar(f(z), "f"), _as_float64(x), h, float,
+                             "numerical gradient", progress)
 
 
 def numerical_elementwise_grad(
@@ -136,19 +145,11 @@ def numerical_vjp(
     out_shape = np.shape(f(x.copy()))
     if g.shape != out_shape:
         raise ValueError(f"grad_out has shape {g.shape} but f(x) has shape {out_shape}")
-    grad = np.empty_like(x)
-    flat, gflat = x.reshape(-1), grad.reshape(-1)
-    for i in _entries(flat.size, "numerical VJP", progress):
-        old = flat[i]
-        flat[i] = old + h
-        plus = np.asarray(f(x), np.float64)
-        flat[i] = old - h
-        minus = np.asarray(f(x), np.float64)
-        flat[i] = old
-        # Differencing the outputs before weighting them lets the entries that x_i does not
-        # touch cancel exactly, instead of drowning a small slope in the rounding of a big sum.
-        gflat[i] = np.sum((plus - minus) * g) / (2 * h)
-    return grad
+    # Differencing the outputs before weighting them lets the entries that x_i does not touch
+    # cancel exactly, instead of drowning a small slope in the rounding of a big sum.
+    return _probe_each_entry(lambda z: np.asarray(f(z), np.float64), x, h,
+                             lambda difference: np.sum(difference * g), "numerical VJP",
+                             progress)
 
 
 def rel_error_elementwise(a: Any, b: Any, atol: float = 0.0) -> np.ndarray:
@@ -287,9 +288,7 @@ def check_activation(
     ``name`` is a registry name or an :class:`~actlab.activations.Activation`. A fixed random
     ``grad_out`` (seed 0) is used, so elementwise and mixing activations are checked alike.
     """
-    from actlab.activations import get
-
-    act = get(name)
+    act = get_activation(name)
     x64 = _as_float64(x)
     out_shape = np.shape(act.forward(x64, **params))
     grad_out = np.random.default_rng(0).normal(size=out_shape)

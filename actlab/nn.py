@@ -1,14 +1,18 @@
 """A small multilayer perceptron in numpy: layers, losses, optimisers, a trainer, diagnostics.
 
-The book uses this module to reproduce source document 000's MNIST experiment (an MLP 784-128-64-10 trained
-with Adam, batch 32, validation split 0.2) without a deep-learning framework, and to look inside
-the network while it trains: pre-activations, activations, gradient norms, dead units.
+The book uses this module to reproduce the MNIST experiment of the course's source documents
+(an MLP 784-128-64-10 trained with Adam, batch 32, validation split 0.2) without a deep-learning
+framework, and to look inside the network while it trains: pre-activations, activations,
+gradient norms, dead units.
 
 Conventions
 -----------
 * Inputs are 2-D batches ``x: (N, D)``; rows are samples.  Every layer has
-  ``forward(x, training=True) -> (N, D_out)`` and ``backward(grad_out) -> (N, D_in)``, and
+  ``forward(x, *, training) -> (N, D_out)`` and ``backward(grad_out) -> (N, D_in)``, and
   ``params()`` / ``grads()`` returning lists of arrays that optimisers update **in place**.
+* ``training`` has no default: every call says whether it trains (BatchNorm uses and updates
+  batch statistics, RReLU draws random slopes) or evaluates (see :class:`Layer`).
+* A forward pass returns a new array; no later call writes into it.
 * Layers keep ``float32`` unless built with ``dtype=np.float64`` (the gradient checks do that).
 * No activation formula is written here: :class:`ActivationLayer`, :class:`PReLU` and the losses
   call :mod:`actlab.activations`, where each formula lives once.
@@ -28,6 +32,8 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
+from actlab import activations
+from actlab.fastpath import FlatParameters
 from actlab.util import progress as progress_bar
 from actlab.util import unknown_name
 
@@ -62,13 +68,6 @@ __all__ = [
 # |f'(z)| below this counts as saturated: the unit passes back less than 0.1 % of the gradient
 # it receives.  A unit saturated on *every* sample of a batch is counted as dead.
 SATURATION_THRESHOLD = 1e-3
-
-
-def _activations():
-    # Imported lazily so that ``import actlab.nn`` never fails on an import cycle.
-    from actlab import activations
-
-    return activations
 
 
 def _as_rng(rng) -> np.random.Generator:
@@ -173,13 +172,27 @@ def _resolve_init(init) -> Callable:
 
 
 class Layer:
-    """Base class: a layer without parameters that passes its input through unchanged."""
+    """Base class: a layer without parameters that passes its input through unchanged.
+
+    A layer with parameters names them in ``param_names`` and their gradients in
+    ``grad_names``; ``backward`` writes each gradient into its array in place, so that the
+    arrays ``grads()`` returns stay the ones an optimiser was given.
+
+    ``forward(x, *, training)`` and ``layer(x, *, training)`` (the same call) take the mode as
+    a keyword without a default.  Training and evaluation compute different things in a
+    network with BatchNorm (batch statistics, which the call also folds into the running
+    ones, against the running statistics) or RReLU (random slopes against their mean), and
+    either default would make the other mode a silent mistake: ``model(x)`` meant as an
+    evaluation that moves BatchNorm's statistics, or a hand-written training loop that never
+    uses batch statistics.  Without a default, each call says which it is, and a call that
+    forgets fails at once with a TypeError naming ``training``.
+    """
 
     #: names of the parameter attributes, and of their gradients, in matching order
     param_names: tuple[str, ...] = ()
     grad_names: tuple[str, ...] = ()
 
-    def forward(self, x, training: bool = True):
+    def forward(self, x, *, training: bool):
         return x
 
     def backward(self, grad_out, need_input_grad: bool = True):
@@ -194,12 +207,14 @@ class Layer:
     def n_params(self) -> int:
         return sum(p.size for p in self.params())
 
-    def __call__(self, x, training: bool = False):
+    def __call__(self, x, *, training: bool):
         return self.forward(x, training=training)
 
-    def _require_forward(self, cached):
-        if cached is None:
-            raise RuntimeError(f"{type(self).__name__}.backward called before forward")
+
+def _require_forward(owner, cached):
+    """Raises if ``owner`` (a layer or a loss) has no ``cached`` forward value to go back from."""
+    if cached is None:
+        raise RuntimeError(f"{type(owner).__name__}.backward called before forward")
 
 
 class Dense(Layer):
@@ -241,42 +256,24 @@ class Dense(Layer):
         self.dW = np.zeros_like(self.W)
         self.db = np.zeros_like(self.b)
         self.x = None
-        # Output buffers reused between training steps (see Sequential.reuse_buffers).
-        self.reuse_buffers = False
-        self._out: dict[int, np.ndarray] = {}
-        self._dx: dict[int, np.ndarray] = {}
 
-    def forward(self, x, training: bool = True):
+    def forward(self, x, *, training: bool):
         if not isinstance(x, np.ndarray) or x.dtype != self.dtype:
             x = np.asarray(x, dtype=self.dtype)
         if x.ndim != 2 or x.shape[1] != self.n_in:
             raise ValueError(f"Dense({self.n_in}, {self.n_out}) expects input of shape "
                              f"(N, {self.n_in}), got {x.shape}")
         self.x = x
-        if self.reuse_buffers:
-            out = self._out.get(x.shape[0])
-            if out is None:
-                out = self._out[x.shape[0]] = np.empty((x.shape[0], self.n_out), self.dtype)
-            np.matmul(x, self.W, out=out)
-        else:
-            out = x @ self.W
-        out += self.b
-        return out
+        return x @ self.W + self.b
 
     def backward(self, grad_out, need_input_grad: bool = True):
-        self._require_forward(self.x)
+        _require_forward(self, self.x)
         np.matmul(self.x.T, grad_out, out=self.dW)
-        np.add.reduce(grad_out, axis=0, out=self.db)
+        np.sum(grad_out, axis=0, out=self.db)
         if not need_input_grad:
             # The first layer's input is the data: nobody needs its gradient, and skipping it
             # saves the largest matrix product of the backward pass.
             return None
-        if self.reuse_buffers:
-            dx = self._dx.get(grad_out.shape[0])
-            if dx is None:
-                dx = self._dx[grad_out.shape[0]] = np.empty((grad_out.shape[0], self.n_in),
-                                                            self.dtype)
-            return np.matmul(grad_out, self.W.T, out=dx)
         return grad_out @ self.W.T
 
     def __repr__(self):
@@ -308,8 +305,7 @@ class ActivationLayer(Layer):
     """
 
     def __init__(self, name, seed=None, **params):
-        acts = _activations()
-        self.activation = acts.get(name)
+        self.activation = activations.get(name)
         self.name = self.activation.name
         self.options = {**self.activation.defaults, **params}
         unknown = set(params) - set(self.activation.defaults) - _keyword_names(self.activation.fn)
@@ -318,25 +314,23 @@ class ActivationLayer(Layer):
             raise ValueError(f"activation {self.name!r} has no parameter "
                              f"{', '.join(map(repr, sorted(unknown)))}; its parameters: "
                              f"{', '.join(valid)}")
-        self._takes_training = "training" in self.options
-        self._takes_rng = "rng" in self.options
         self.rng = np.random.default_rng(seed)
         self.noise_seed = None
         self.z = None
         self.a = None
-        self._call_params = dict(self.options)
 
-    def _kwargs(self, training: bool, fresh_noise: bool):
-        kw = self._call_params
-        if self._takes_training:
+    def _kwargs(self, training: bool, fresh_noise: bool) -> dict:
+        """The activation's keyword arguments for one call; ``fresh_noise`` draws new slopes."""
+        kw = dict(self.options)
+        if "training" in kw:
             kw["training"] = training
-        if self._takes_rng:
+        if "rng" in kw:
             if fresh_noise:
                 self.noise_seed = int(self.rng.integers(2**63 - 1))
             kw["rng"] = self.noise_seed
         return kw
 
-    def forward(self, z, training: bool = True):
+    def forward(self, z, *, training: bool):
         z = np.asarray(z)
         self.z = z
         a = self.activation.forward(z, **self._kwargs(training, fresh_noise=training))
@@ -345,7 +339,7 @@ class ActivationLayer(Layer):
         return self.a
 
     def backward(self, grad_out, need_input_grad: bool = True):
-        self._require_forward(self.z)
+        _require_forward(self, self.z)
         g = self.activation.backward(self.z, grad_out,
                                      **self._kwargs(self._training, fresh_noise=False))
         return g if g.dtype == self.z.dtype else g.astype(self.z.dtype)
@@ -357,7 +351,7 @@ class ActivationLayer(Layer):
         (softmax, log_softmax, maxout), where a per-unit derivative is not defined.
         """
         z = self.z if z is None else np.asarray(z)
-        self._require_forward(z)
+        _require_forward(self, z)
         if not self.activation.elementwise:
             return None
         kw = self._kwargs(False, fresh_noise=False)
@@ -390,35 +384,33 @@ class PReLU(Layer):
         shape = () if n_units is None else (int(n_units),)
         self.alpha = np.full(shape, alpha, dtype=self.dtype)
         self.dalpha = np.zeros_like(self.alpha)
-        acts = _activations()
-        self._forward, self._backward = acts.prelu, acts.prelu_backward
         self.z = None
         self.a = None
 
     def _alpha_arg(self):
         return self.alpha[()] if self.alpha.ndim == 0 else self.alpha
 
-    def forward(self, z, training: bool = True):
+    def forward(self, z, *, training: bool):
         z = np.asarray(z)
         if self.n_units is not None and (z.ndim != 2 or z.shape[1] != self.n_units):
             raise ValueError(f"PReLU({self.n_units}) expects input of shape (N, {self.n_units}),"
                              f" got {z.shape}")
         self.z = z
-        a = self._forward(z, self._alpha_arg())
+        a = activations.prelu(z, self._alpha_arg())
         self.a = a if a.dtype == z.dtype else a.astype(z.dtype)
         return self.a
 
     def backward(self, grad_out, need_input_grad: bool = True):
-        self._require_forward(self.z)
-        dx, dalpha = self._backward(self.z, self._alpha_arg(), grad_out)
+        _require_forward(self, self.z)
+        dx, dalpha = activations.prelu_backward(self.z, self._alpha_arg(), grad_out)
         self.dalpha[...] = dalpha
         return dx if dx.dtype == self.z.dtype else dx.astype(self.z.dtype)
 
     def local_derivative(self, z=None):
         """Elementwise |f'(z)|: 1 for z > 0 and |α| otherwise; shape of ``z``."""
         z = self.z if z is None else np.asarray(z)
-        self._require_forward(z)
-        return np.abs(self._backward(z, self._alpha_arg(), np.ones_like(z))[0])
+        _require_forward(self, z)
+        return np.abs(activations.prelu_backward(z, self._alpha_arg(), np.ones_like(z))[0])
 
     def __repr__(self):
         return f"PReLU({self.n_units})"
@@ -458,7 +450,7 @@ class BatchNorm(Layer):
         self.running_var = np.ones(self.n_units, self.dtype)
         self.xhat = None
 
-    def forward(self, x, training: bool = True):
+    def forward(self, x, *, training: bool):
         x = np.asarray(x)
         if x.ndim != 2 or x.shape[1] != self.n_units:
             raise ValueError(f"BatchNorm({self.n_units}) expects input of shape "
@@ -485,7 +477,7 @@ class BatchNorm(Layer):
         return xhat * self.gamma + self.beta
 
     def backward(self, grad_out, need_input_grad: bool = True):
-        self._require_forward(self.xhat)
+        _require_forward(self, self.xhat)
         xhat = self.xhat
         np.einsum("ij,ij->j", grad_out, xhat, out=self.dgamma)
         np.add.reduce(grad_out, axis=0, out=self.dbeta)
@@ -507,11 +499,8 @@ class BatchNorm(Layer):
 class Sequential(Layer):
     """A stack of layers applied in order.
 
-    ``layers`` is a plain list (``model.layers[0].W`` is the first weight matrix).  The
-    parameters of all layers are stored as views into one flat array, and their gradients into
-    another, so that an optimiser can update every parameter with a handful of vectorised
-    operations (see :meth:`flat_params`).  Replacing a parameter array (``layer.W = ...``) is
-    allowed: the model then simply stops offering the flat view.
+    ``layers`` is a plain list (``model.layers[0].W`` is the first weight matrix);
+    ``params()`` and ``grads()`` list every layer's arrays in order.
     """
 
     def __init__(self, layers: Iterable[Layer]):
@@ -519,49 +508,6 @@ class Sequential(Layer):
         for i, layer in enumerate(self.layers):
             if not (hasattr(layer, "forward") and hasattr(layer, "backward")):
                 raise TypeError(f"layer {i} ({layer!r}) has no forward/backward")
-        self._flat = self._pack()
-
-    def _pack(self):
-        owners = [(layer, p, g) for layer in self.layers
-                  for p, g in zip(getattr(layer, "param_names", ()),
-                                  getattr(layer, "grad_names", ()))]
-        if not owners or len(owners) != sum(len(layer.params()) for layer in self.layers):
-            # Some layer (a nested Sequential, a custom layer) keeps parameters we cannot
-            # rebind; the optimiser then updates the arrays one by one.
-            return None
-        dtypes = {getattr(layer, p).dtype for layer, p, _ in owners}
-        if len(dtypes) != 1:
-            return None
-        dtype = dtypes.pop()
-        total = sum(getattr(layer, p).size for layer, p, _ in owners)
-        flat_p, flat_g = np.empty(total, dtype), np.zeros(total, dtype)
-        views = []
-        offset = 0
-        for layer, p, g in owners:
-            value = getattr(layer, p)
-            n = value.size
-            pv = flat_p[offset:offset + n].reshape(value.shape)
-            gv = flat_g[offset:offset + n].reshape(value.shape)
-            pv[...] = value
-            setattr(layer, p, pv)
-            setattr(layer, g, gv)
-            views.append((layer, p, g, pv, gv))
-            offset += n
-        return flat_p, flat_g, views
-
-    def flat_params(self):
-        """``(params, grads)``: two 1-D arrays that every parameter and gradient are views of.
-
-        Returns ``None`` if the layers mix dtypes or a parameter array has been replaced since
-        the model was built.
-        """
-        if self._flat is None:
-            return None
-        flat_p, flat_g, views = self._flat
-        for layer, p, g, pv, gv in views:
-            if getattr(layer, p) is not pv or getattr(layer, g) is not gv:
-                return None
-        return flat_p, flat_g
 
     @property
     def dtype(self):
@@ -569,23 +515,7 @@ class Sequential(Layer):
             return p.dtype
         return np.dtype(np.float32)
 
-    @property
-    def reuse_buffers(self) -> bool:
-        """When True, layers write their outputs into preallocated per-batch-size buffers.
-
-        The trainer switches it on for the duration of training: it saves an allocation per
-        operation at small batch sizes, but an output returned by ``forward`` is then
-        overwritten by the next ``forward`` of the same batch size.
-        """
-        return any(getattr(layer, "reuse_buffers", False) for layer in self.layers)
-
-    @reuse_buffers.setter
-    def reuse_buffers(self, value: bool):
-        for layer in self.layers:
-            if hasattr(layer, "reuse_buffers"):
-                layer.reuse_buffers = bool(value)
-
-    def forward(self, x, training: bool = True):
+    def forward(self, x, *, training: bool):
         """``x: (N, D_in)`` -> output of the last layer, ``(N, D_out)``."""
         return _forward(self.layers, x, training)
 
@@ -688,11 +618,10 @@ def mlp(widths: Sequence[int], activation="relu", output: str | None = None, ini
         specs = [_parse_activation(a) for a in activation]
     else:
         specs = [_parse_activation(activation)] * n_hidden
-    acts = _activations()
     # get() raises a ValueError that lists the valid names; Activation objects pass through.
-    specs = [(acts.get(spec), params) for spec, params in specs]
+    specs = [(activations.get(spec), params) for spec, params in specs]
     if output is not None:
-        acts.get(output)
+        activations.get(output)
     rng = np.random.default_rng(seed)
     dtype = _check_dtype(dtype)
     layers: list[Layer] = []
@@ -790,15 +719,13 @@ class SoftmaxCrossEntropy(Loss):
     labels or ``(N, C)`` one-hot rows.  ``backward()`` returns ∂loss/∂logits
     ``= (softmax(logits) − onehot(y)) / N``, of the logits' dtype.  The log-probabilities come
     from ``actlab.activations.log_softmax``, which never overflows.  The loss for a multiclass
-    output (source document 000's MNIST model).
+    output (the MNIST model of chapter 5).
     """
 
     folds = ("softmax", "log_softmax")
 
     def __init__(self):
-        self._log_softmax = _activations().log_softmax
         self._probs = None
-        self._arange: dict[int, np.ndarray] = {}
 
     def targets(self, y, output_shape):
         if output_shape[1] < 2:
@@ -807,19 +734,15 @@ class SoftmaxCrossEntropy(Loss):
         return _check_labels(y, output_shape[0], output_shape[1])
 
     def _forward(self, logits, y) -> float:
-        n = logits.shape[0]
-        rows = self._arange.get(n)
-        if rows is None:
-            rows = self._arange[n] = np.arange(n)
-        logp = self._log_softmax(logits, axis=-1)
+        rows = np.arange(logits.shape[0])
+        logp = activations.log_softmax(logits, axis=-1)
         loss = -float(logp[rows, y].mean(dtype=np.float64))
         np.exp(logp, out=logp)
         self._probs, self._y, self._rows = logp, y, rows
         return loss
 
     def backward(self):
-        if self._probs is None:
-            raise RuntimeError("SoftmaxCrossEntropy.backward called before forward")
+        _require_forward(self, self._probs)
         grad = self._probs
         grad[self._rows, self._y] -= 1.0
         grad *= 1.0 / grad.shape[0]
@@ -842,8 +765,6 @@ class SigmoidCrossEntropy(Loss):
     folds = ("sigmoid",)
 
     def __init__(self):
-        acts = _activations()
-        self._softplus, self._sigmoid = acts.softplus, acts.sigmoid
         self._cache = None
 
     def targets(self, y, output_shape):
@@ -854,15 +775,14 @@ class SigmoidCrossEntropy(Loss):
 
     def _forward(self, z, y) -> float:
         yz = y * z
-        loss = float(np.mean(self._softplus(z) - yz, dtype=np.float64))
+        loss = float(np.mean(activations.softplus(z) - yz, dtype=np.float64))
         self._cache = (z, y)
         return loss
 
     def backward(self):
-        if self._cache is None:
-            raise RuntimeError("SigmoidCrossEntropy.backward called before forward")
+        _require_forward(self, self._cache)
         z, y = self._cache
-        grad = self._sigmoid(z)
+        grad = activations.sigmoid(z)
         grad -= y
         grad *= 1.0 / len(z)
         return grad
@@ -898,8 +818,7 @@ class MeanSquaredError(Loss):
         return float(np.mean(np.square(diff, dtype=np.float64)))
 
     def backward(self):
-        if self._diff is None:
-            raise RuntimeError("MeanSquaredError.backward called before forward")
+        _require_forward(self, self._diff)
         grad, self._diff = self._diff, None
         grad *= 2.0 / grad.size
         return grad
@@ -934,10 +853,17 @@ def _resolve_loss(loss, model) -> Loss:
 class Optimizer:
     """Base class.  ``step(params, grads)`` updates each array of ``params`` in place.
 
-    ``step(model)`` does the same for a model's parameters; for a :class:`Sequential` it uses
-    the model's flat parameter array, updating all layers with one vectorised pass.  The state
+    ``step(model)`` does the same for ``model.params()`` and ``model.grads()``.  The state
     (velocities, moments) belongs to one set of parameters: use one optimiser per model.
+
+    ``elementwise`` says that the update of every entry depends only on that entry's
+    parameter, gradient and state, so that stepping the concatenation of several arrays gives
+    the same numbers as stepping them one by one; ``train(fast=True)`` relies on it
+    (:mod:`actlab.fastpath`).  A subclass whose update looks at a whole array (a norm, say)
+    leaves it False.
     """
+
+    elementwise = False
 
     def __init__(self):
         self.t = 0
@@ -946,11 +872,7 @@ class Optimizer:
 
     def step(self, params, grads=None):
         if grads is None:
-            flat = params.flat_params() if hasattr(params, "flat_params") else None
-            if flat is not None:
-                params, grads = [flat[0]], [flat[1]]
-            else:
-                params, grads = params.params(), params.grads()
+            params, grads = params.params(), params.grads()
         if len(params) != len(grads):
             raise ValueError(f"{len(params)} parameter arrays but {len(grads)} gradients")
         shapes = [(p.shape, p.dtype) for p in params]
@@ -976,6 +898,8 @@ class SGD(Optimizer):
 
     ``v ← μ·v + g``,  ``p ← p − lr·v`` (PyTorch's form; μ = 0 gives plain SGD ``p ← p − lr·g``).
     """
+
+    elementwise = True
 
     def __init__(self, lr: float = 0.01, momentum: float = 0.0):
         super().__init__()
@@ -1009,6 +933,8 @@ class Adam(Optimizer):
     The update is computed in place in one scratch buffer per parameter array, with the bias
     corrections folded into two scalars, so a step allocates nothing.
     """
+
+    elementwise = True
 
     def __init__(self, lr: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999,
                  eps: float = 1e-8):
@@ -1104,7 +1030,7 @@ def _loss_head(model, loss: Loss):
 
 def _forward(layers, x, training):
     for layer in layers:
-        x = layer.forward(x, training)
+        x = layer.forward(x, training=training)
     return x
 
 
@@ -1138,14 +1064,19 @@ def _prepare(model, X, y, loss):
     return X, loss.targets(y, (len(X), out_shape[1])), layers
 
 
-def _evaluate(layers, loss, X, y, batch_size):
+def _run_batches(layers, loss, X, y, batch_size, training=False, update=None) -> Evaluation:
+    """One pass over ``(X, y)`` in consecutive batches: the forward pass and the loss of each,
+    then ``update()`` (the trainer's backward pass and optimiser step) when given.  Returns the
+    mean loss and accuracy of those forward passes (accuracy ``nan`` for regression)."""
     total_loss, correct = 0.0, 0
     for start in range(0, len(X), batch_size):
         xb, yb = X[start:start + batch_size], y[start:start + batch_size]
-        out = _forward(layers, xb, False)
+        out = _forward(layers, xb, training)
         total_loss += loss._forward(out, yb) * len(xb)
         n = loss.n_correct(out, yb)
         correct = None if n is None else correct + n
+        if update is not None:
+            update()
     return Evaluation(total_loss / len(X), math.nan if correct is None else correct / len(X))
 
 
@@ -1159,7 +1090,7 @@ def evaluate(model: Sequential, X, y, batch_size: int = 4096, loss=None) -> Eval
     """
     loss = _resolve_loss(loss, model)
     X, y, layers = _prepare(model, X, y, loss)
-    return _evaluate(layers, loss, X, y, batch_size)
+    return _run_batches(layers, loss, X, y, batch_size)
 
 
 def _split_sizes(n: int, validation_split: float) -> int:
@@ -1177,7 +1108,7 @@ def _split_sizes(n: int, validation_split: float) -> int:
 def train(model: Sequential, X, y, epochs: int, batch_size: int = 32, optimizer=None,
           validation_split: float = 0.2, seed=0, progress: bool | None = None,
           diagnostics: bool = False, validation_data=None, shuffle: bool = True,
-          loss=None) -> History:
+          loss=None, fast: bool = True) -> History:
     """Trains ``model`` with mini-batch gradient descent and returns a :class:`History`.
 
     Parameters
@@ -1204,6 +1135,11 @@ def train(model: Sequential, X, y, epochs: int, batch_size: int = 32, optimizer=
         ``'mse'``
         ``None`` picks softmax cross-entropy, or the binary one when the model ends in a
         sigmoid.  A trailing softmax (sigmoid) layer is folded into its cross-entropy.
+    fast : bool
+        Keep every parameter in one flat array during the run, so that the optimiser updates
+        them all in one pass (:class:`actlab.fastpath.FlatParameters`, about 10 % faster at
+        batch 32).  The history, the trained weights and the optimiser's state are the same
+        bit for bit as with ``fast=False``, which steps the layers' arrays one by one.
     """
     if not isinstance(epochs, (int, np.integer)) or epochs < 1:
         raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
@@ -1230,9 +1166,12 @@ def train(model: Sequential, X, y, epochs: int, batch_size: int = 32, optimizer=
     diag_rows = slice(0, min(512, n_train))
 
     bar = progress_bar(range(epochs), enabled=progress, desc="epochs", unit="epoch")
-    previous = model.reuse_buffers
-    model.reuse_buffers = True
-    try:
+    with bar, FlatParameters(model, optimizer, enabled=fast) as parameters:
+
+        def backward_and_step():
+            _backward(layers, loss_fn.backward(), need_input_grad=False)
+            parameters.step()
+
         for _ in bar:
             start_time = time.perf_counter()
             if shuffle:
@@ -1241,19 +1180,12 @@ def train(model: Sequential, X, y, epochs: int, batch_size: int = 32, optimizer=
                 Xe, ye = X_tr[perm], y_tr[perm]
             else:
                 Xe, ye = X_tr, y_tr
-            total_loss, correct = 0.0, 0
-            for start in range(0, n_train, batch_size):
-                xb, yb = Xe[start:start + batch_size], ye[start:start + batch_size]
-                out = _forward(layers, xb, True)
-                total_loss += loss_fn._forward(out, yb) * len(xb)
-                n = loss_fn.n_correct(out, yb)
-                correct = None if n is None else correct + n
-                _backward(layers, loss_fn.backward(), need_input_grad=False)
-                optimizer.step(model)
-            history.loss.append(total_loss / n_train)
-            history.accuracy.append(math.nan if correct is None else correct / n_train)
+            epoch = _run_batches(layers, loss_fn, Xe, ye, batch_size, training=True,
+                                 update=backward_and_step)
+            history.loss.append(epoch.loss)
+            history.accuracy.append(epoch.accuracy)
             if len(X_val):
-                val = _evaluate(layers, loss_fn, X_val, y_val, 4096)
+                val = _run_batches(layers, loss_fn, X_val, y_val, 4096)
                 history.val_loss.append(val.loss)
                 history.val_accuracy.append(val.accuracy)
             if diagnostics:
@@ -1264,9 +1196,6 @@ def train(model: Sequential, X, y, epochs: int, batch_size: int = 32, optimizer=
             if history.val_accuracy:
                 postfix["val_acc"] = f"{history.val_accuracy[-1]:.3f}"
             bar.set_postfix(postfix)
-    finally:
-        model.reuse_buffers = previous
-        bar.close()
     return history
 
 
@@ -1309,13 +1238,8 @@ def layer_diagnostics(model: Sequential, X, y, loss=None) -> list[dict]:
 
 
 def _diagnostics(model, head, loss, X, y) -> list[dict]:
-    previous = model.reuse_buffers
-    model.reuse_buffers = False
-    try:
-        loss._forward(_forward(head, X, False), y)
-        _backward(head, loss.backward(), need_input_grad=False)
-    finally:
-        model.reuse_buffers = previous
+    loss._forward(_forward(head, X, False), y)
+    _backward(head, loss.backward(), need_input_grad=False)
     layers = model.layers
     result = []
     for i, layer in enumerate(layers):

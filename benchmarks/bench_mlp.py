@@ -1,12 +1,15 @@
 """How fast is actlab's numpy MLP next to PyTorch on the course's MNIST configuration?
 
-One epoch of the baseline experiment: an MLP 784-128-64-10 with ReLU, Adam (lr 1e-3), softmax
+One epoch of chapter 5's baseline experiment: an MLP 784-128-64-10 with ReLU, Adam (lr 1e-3), softmax
 cross-entropy, batch 32, float32, on the same rows for both (random MNIST-shaped data by
 default: speed does not depend on the pixel values).  Both sides start from the same weights,
 shuffle with the same permutation, and accumulate the epoch's loss and accuracy, so they do the
-same arithmetic.  Runs are interleaved (numpy, torch, torch, numpy, ...) so that a burst of load
-on a shared machine hits both alike; the script prints every run, the medians and the ratio
-numpy / torch (below 1.0 means numpy is faster).
+same arithmetic.  ``numpy`` is ``nn.train`` as the course runs it (``fast=True``: parameters in
+one flat array while training, see actlab.fastpath); ``numpy_plain`` is ``fast=False``, the
+layers' arrays stepped one by one, to show what that switch buys.  Runs are interleaved
+(numpy, numpy_plain, torch, torch_fused, then rotated) so that a burst of load on a shared
+machine hits all alike; the script prints every run, the medians and the ratios numpy / torch
+(below 1.0 means numpy is faster).
 
 Threads: numpy's BLAS pool (threadpoolctl) and ``torch.set_num_threads`` get the same count for
 each setting of ``--threads`` (default: 1 and numpy's own default).
@@ -64,12 +67,12 @@ def torch_model_like(model, torch):
     return torch.nn.Sequential(*modules)
 
 
-def numpy_epoch(model, X, y, seed: int) -> float:
+def numpy_epoch(model, X, y, seed: int, fast: bool = True) -> float:
     """Seconds for one epoch of :func:`actlab.nn.train` (no validation split, no progress)."""
     optimizer = nn.Adam(lr=1e-3)
     start = time.perf_counter()
     nn.train(model, X, y, epochs=1, batch_size=32, optimizer=optimizer, validation_split=0.0,
-             seed=seed, progress=False)
+             seed=seed, progress=False, fast=fast)
     return time.perf_counter() - start
 
 
@@ -107,18 +110,19 @@ def measure(threads: int, runs: int, rows: int, warmup: int = 1) -> dict:
     X, y = make_data(rows)
     Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
     torch.set_num_threads(threads)
-    times: dict[str, list[float]] = {"numpy": [], "torch": [], "torch_fused": []}
+    times: dict[str, list[float]] = {"numpy": [], "numpy_plain": [], "torch": [],
+                                     "torch_fused": []}
     kinds = list(times)
     with threadpool_limits(limits=threads, user_api="blas"):
         for r in tqdm(range(warmup + runs), desc=f"{threads} thread(s)", leave=False,
                       disable=None):
             # Rotate the order so that no side always runs first after a pause.
-            order = kinds[r % 3:] + kinds[:r % 3]
+            order = kinds[r % len(kinds):] + kinds[:r % len(kinds)]
             for kind in order:
                 seed = 1000 + r
                 base = numpy_model(seed)
-                if kind == "numpy":
-                    t = numpy_epoch(base, X, y, seed)
+                if kind.startswith("numpy"):
+                    t = numpy_epoch(base, X, y, seed, fast=kind == "numpy")
                 else:
                     t = torch_epoch(torch_model_like(base, torch), Xt, yt, seed, torch,
                                     fused=kind == "torch_fused")
@@ -127,13 +131,12 @@ def measure(threads: int, runs: int, rows: int, warmup: int = 1) -> dict:
     med = {k: statistics.median(v) for k, v in times.items()}
     # Runs of one round share the machine's load of the moment, so the median of the per-round
     # ratios is steadier than the ratio of medians when other jobs come and go.
-    paired = {other: statistics.median(a / b for a, b in zip(times["numpy"], times[other]))
-              for other in ("torch", "torch_fused")}
-    return {"threads": threads, "runs": times, "median": med,
-            "ratio_numpy_torch": med["numpy"] / med["torch"],
-            "ratio_numpy_torch_fused": med["numpy"] / med["torch_fused"],
-            "paired_ratio_numpy_torch": paired["torch"],
-            "paired_ratio_numpy_torch_fused": paired["torch_fused"],
+    pairs = [("numpy", "torch"), ("numpy", "torch_fused"), ("numpy_plain", "torch"),
+             ("numpy", "numpy_plain")]
+    ratios = {f"{a}/{b}": {"of_medians": med[a] / med[b],
+                           "paired": statistics.median(x / y for x, y in zip(times[a], times[b]))}
+              for a, b in pairs}
+    return {"threads": threads, "runs": times, "median": med, "ratios": ratios,
             "load_average": os.getloadavg()}
 
 
@@ -175,10 +178,9 @@ def report(env: dict, results: list[dict], rows: int) -> None:
             per_step = res["median"][kind] / steps * 1e6
             print(f"  {kind:<12} median {res['median'][kind] * 1e3:7.1f} ms "
                   f"({per_step:6.0f} µs/step)   runs: {runs}")
-        print(f"  ratio numpy/torch        = {res['ratio_numpy_torch']:.3f} (of medians), "
-              f"{res['paired_ratio_numpy_torch']:.3f} (median of per-round ratios)")
-        print(f"  ratio numpy/torch(fused) = {res['ratio_numpy_torch_fused']:.3f} (of medians), "
-              f"{res['paired_ratio_numpy_torch_fused']:.3f} (median of per-round ratios)")
+        for pair, ratio in res["ratios"].items():
+            print(f"  ratio {pair:<24} = {ratio['of_medians']:.3f} (of medians), "
+                  f"{ratio['paired']:.3f} (median of per-round ratios)")
         load = ", ".join(f"{x:.1f}" for x in res["load_average"])
         print(f"  load average after these runs (1, 5, 15 min): {load}")
 

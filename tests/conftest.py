@@ -1,7 +1,9 @@
 """Shared pytest configuration. Fixtures that one area needs live in that area's test module.
 
-The one shared fixture is ``built_book``: the Jupyter Book built once per test run, used by
-``tests/test_book.py`` and ``tests/test_browser.py``.
+Shared fixtures, each computed once per test run (``run_once``): ``built_book``, the Jupyter
+Book (``tests/test_book.py``, ``tests/test_browser.py``); ``mnist_cache``, the embedded digits;
+``graded_demo``, one ``actlab grade`` run over the demo class (``tests/test_grading_cli.py``,
+``tests/test_report.py``).
 """
 
 from __future__ import annotations
@@ -57,7 +59,7 @@ def copy_clean_tree(repo: Path, dest: Path) -> None:
     """Copy the repository's source (no venv, build output or caches) into ``dest``."""
     files = _source_files(repo)
     if files is None:
-        shutil.copytree(repo, dest, ignore=shutil.ignore_patterns(*_NOT_SOURCE))
+        shutil.copytree(repo, dest, ignore=shutil.ignore_patterns(*_NOT_SOURCE), dirs_exist_ok=True)
         return
     for rel in files:
         src = repo / rel
@@ -75,6 +77,14 @@ def build_book(root: Path, timeout: float = 1800) -> BuiltBook:
         cwd=root, capture_output=True, text=True, timeout=timeout)
     return BuiltBook(root, proc.returncode, proc.stdout + proc.stderr,
                      time.perf_counter() - start)
+
+
+def _empty_folder(path: Path) -> Path:
+    """``path`` as a new empty folder (what a crashed earlier attempt left there is removed)."""
+    if path.exists():
+        shutil.rmtree(path)
+    path.mkdir()
+    return path
 
 
 def _run_base(tmp_path_factory, worker_id) -> Path:
@@ -122,12 +132,42 @@ def mnist_cache(run_once) -> Path:
 def built_book(run_once) -> BuiltBook:
     """The whole book, built once per test run from a clean copy of the working tree."""
     def build(base: Path) -> dict:
-        root = base / "book_checkout"
-        if root.exists():
-            shutil.rmtree(root)
+        root = _empty_folder(base / "book_checkout")
         copy_clean_tree(REPO_ROOT, root)
         book = build_book(root)
         return {**asdict(book), "root": str(book.root)}
 
     data = run_once("built_book", build)
     return BuiltBook(Path(data["root"]), data["returncode"], data["log"], data["seconds"])
+
+
+@dataclass(frozen=True)
+class GradedDemo:
+    """One ``actlab grade`` run: the demo course, its submitted folder, the reports folder and
+    the exit status."""
+
+    course: Path
+    submitted: Path
+    out: Path
+    code: int
+
+
+@pytest.fixture(scope="session")
+def graded_demo(run_once) -> GradedDemo:
+    """``actlab grade --workers 2`` over the demo class (``helpers.DEMO_STUDENTS``: correct,
+    partial, blank, wrong, broken JSON, nothing handed in, a symlink to the answer key), under
+    the bubblewrap sandbox where the machine has it; once per test run."""
+    def grade(base: Path) -> dict:
+        from helpers import DEMO_STUDENTS, make_course, sandbox_flag
+
+        from actlab.grading import cli
+
+        root = _empty_folder(base / "graded_demo")
+        course, submitted, _ = make_course(root, DEMO_STUDENTS)
+        out = root / "out"
+        code = cli.main([str(submitted), "--course", str(course), "--out", str(out),
+                         "--workers", "2", "--quiet", *sandbox_flag()])
+        return {"course": str(course), "submitted": str(submitted), "out": str(out), "code": code}
+
+    data = run_once("graded_demo", grade)
+    return GradedDemo(Path(data["course"]), Path(data["submitted"]), Path(data["out"]), data["code"])

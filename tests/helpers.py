@@ -1,21 +1,34 @@
 """Helpers shared by several test modules (imported as ``helpers``; never from a test module).
 
+Numeric helpers: the XOR data (``XOR_X``, ``XOR_Y``), :func:`labelled_rows` (a small random
+classification batch), and PyTorch's answers on fixed inputs, stored in ``tests/reference/`` so
+that the tests compare with PyTorch without installing it (:func:`torch_reference`,
+:func:`torch_reference_table`).
+
 Grading helpers: the course's assignment names; nbgrader cells and small nbgrader courses
-written into a temporary folder, among them the demo course ``ps0_demo``, which
-``benchmarks/bench_grading.py`` uses too and which is handy for trying ``actlab grade``
-without student data.
+written into a temporary folder, among them the demo course ``ps0_demo`` with a folder of
+submissions (:func:`make_course`), which ``benchmarks/bench_grading.py`` uses too and which is
+handy for trying ``actlab grade`` without student data; the sandbox flag for this machine;
+reading the CSV files grading writes.
+
+Browser helpers: Debian's Chromium with the flags this machine needs, and Playwright, or a skip
+that says how to install them (:func:`playwright_or_skip`).
 """
 
 from __future__ import annotations
 
 import csv
+import functools
+import shutil
 from pathlib import Path
 
 import nbformat
+import numpy as np
 
-from actlab.grading.course import CONFIG_NAME, load_course
+from actlab.grading.course import CONFIG_NAME, load_course, unpack_folder
 
 REPO = Path(__file__).resolve().parent.parent
+REFERENCE_DIR = Path(__file__).resolve().parent / "reference"
 
 #: The problem sets, as the course's nbgrader configuration finds them in ``solutions/``.
 ASSIGNMENTS: tuple[str, ...] = tuple(load_course(REPO).assignments())
@@ -59,12 +72,16 @@ def write_course_config(root: Path | str, course_id: str, settings: dict | None 
     return path
 
 
-def new_assignment_notebook(cells):
-    """A Python 3 notebook holding ``cells``."""
+def write_source_notebook(root: Path | str, assignment: str, cells) -> Path:
+    """Write the instructor notebook ``root/source/<assignment>/<assignment>.ipynb`` (a Python 3
+    notebook holding ``cells``); returns its path."""
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.cells = list(cells)
-    return nb
+    path = Path(root) / "source" / assignment / f"{assignment}.ipynb"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, path)
+    return path
 
 
 DEMO_ASSIGNMENT = "ps0_demo"
@@ -94,15 +111,14 @@ def write_demo_course(root: Path | str, assignment: str = DEMO_ASSIGNMENT) -> Pa
     1 and 2 points, the second with hidden tests. Returns the course root.
     """
     root = Path(root)
-    (root / "source" / assignment).mkdir(parents=True, exist_ok=True)
+    root.mkdir(parents=True, exist_ok=True)
     write_course_config(root, "demo", {"Execute.timeout": 60})
-    nb = new_assignment_notebook([
+    write_source_notebook(root, assignment, [
         nbformat.v4.new_markdown_cell("Write `leaky(x, alpha)`."),
         nbgrader_cell(_DEMO_SOLUTION, "leaky", solution=True),
         nbgrader_cell(_DEMO_TEST_POSITIVE, "test_leaky_positive", grade=True, points=1),
         nbgrader_cell(_DEMO_TEST_NEGATIVE, "test_leaky_negative", grade=True, points=2),
     ])
-    nbformat.write(nb, root / "source" / assignment / f"{assignment}.ipynb")
     return root
 
 
@@ -123,3 +139,108 @@ def read_csv_rows(path: Path | str) -> list[dict]:
     """The rows of a CSV file that grading wrote, as dicts keyed by its header."""
     with open(path, newline="", encoding="utf-8") as fh:
         return list(csv.DictReader(fh))
+
+
+def sandbox_flag() -> list[str]:
+    """``[]`` where bubblewrap can sandbox the kernel here, else ``["--no-sandbox"]``."""
+    from actlab.grading.sandbox import bwrap_available
+
+    return [] if bwrap_available() else ["--no-sandbox"]
+
+
+def make_course(root: Path, students: dict):
+    """A demo course under ``root`` and a submitted folder holding ``students``; returns
+    (course folder, submitted folder, the assignment's template).
+
+    ``students`` maps a student id to what they hand in: a kind of :func:`demo_submission`
+    (``"correct"``, ``"partial"``, ``"wrong"``, ``"blank"``), ``"broken"`` (not JSON),
+    ``"symlink"`` (a link to the instructor's notebook) or None (an empty student folder).
+    """
+    a = DEMO_ASSIGNMENT
+    course = write_demo_course(root / "course")
+    template = load_course(course).build_template(a)
+    release = root / "release"
+    unpack_folder(template.archive, release)
+    release_nb = release / "release" / a / f"{a}.ipynb"
+    submitted = root / "submitted"
+    submitted.mkdir()
+    for student, kind in students.items():
+        folder = submitted / student
+        if kind is None:
+            folder.mkdir()
+            continue
+        (folder / a).mkdir(parents=True)
+        target = folder / a / f"{a}.ipynb"
+        if kind == "symlink":  # points at the instructor's notebook, answers and all
+            target.symlink_to(course / "source" / a / f"{a}.ipynb")
+            continue
+        data = b'{"cells": [ this is not JSON' if kind == "broken" else demo_submission(release_nb, kind)
+        target.write_bytes(data)
+    return course, submitted, template
+
+
+#: The demo class that ``actlab grade`` grades once per test run (conftest's ``graded_demo``):
+#: student -> what they hand in (see :func:`make_course`).
+DEMO_STUDENTS = {"ada": "correct", "ben": "partial", "cy": "blank", "dee": "wrong",
+                 "eve": "broken", "fay": None, "gus": "symlink"}
+
+
+# --------------------------------------------------------------------------------------------
+# numeric data and references
+# --------------------------------------------------------------------------------------------
+
+# XOR: four points no linear model separates; a 2-hidden-unit MLP can.
+XOR_X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float64)
+XOR_Y = np.array([0, 1, 1, 0])
+
+
+def labelled_rows(n: int = 6, d: int = 4, n_classes: int = 3, seed: int = 0):
+    """``(X, y)``: ``n`` standard-normal rows of width ``d`` (float64) and integer labels in
+    ``range(n_classes)``, both drawn from ``seed``: a small classification batch."""
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(n, d)), rng.integers(0, n_classes, size=n)
+
+
+@functools.cache
+def torch_reference() -> dict[str, np.ndarray]:
+    """PyTorch's answers on fixed inputs, as ``tests/reference/make_torch_reference.py`` wrote
+    them (its docstring lists the keys): a second reference for activation values,
+    derivatives and Adam steps, without installing PyTorch. Arrays are read-only."""
+    with np.load(REFERENCE_DIR / "torch_reference.npz") as stored:
+        arrays = {key: stored[key] for key in stored.files}
+    for array in arrays.values():
+        array.flags.writeable = False
+    return arrays
+
+
+def torch_reference_table(kind: str) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """``(x, {activation name: PyTorch's result at x})`` for ``kind`` 'value' (forward of each
+    activation at an (6, 7) grid) or 'derivative' (autograd derivative at 50 points)."""
+    ref = torch_reference()
+    if kind not in ("value", "derivative"):
+        raise ValueError(f"kind must be 'value' or 'derivative', got {kind!r}")
+    x = ref["activation_x" if kind == "value" else "derivative_x"]
+    names, results = ref[f"{kind}_names"], ref[f"{kind}s"]
+    return x, {str(name): result for name, result in zip(names, results)}
+
+
+# --------------------------------------------------------------------------------------------
+# the browser
+# --------------------------------------------------------------------------------------------
+
+#: Debian's Chromium, and the flags it needs on a machine with no network and no GPU, as root.
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run",
+                 "--disable-dev-shm-usage"]
+
+
+def playwright_or_skip():
+    """Playwright's sync API, or skip the calling test module, saying how to enable it."""
+    import pytest
+
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Chromium not found: install it with `apt-get install chromium` "
+                    "(CI's .ci/run does this) to run the browser tests", allow_module_level=True)
+    return pytest.importorskip("playwright.sync_api",
+                               reason="pip install -r requirements.txt (needs playwright)")

@@ -12,7 +12,6 @@ these tests skip.
 from __future__ import annotations
 
 import functools
-import shutil
 import threading
 from dataclasses import dataclass, field
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -20,23 +19,16 @@ from pathlib import Path
 
 import pytest
 from book_pages import CHAPTERS, toc_files
+from helpers import CHROMIUM, CHROMIUM_ARGS, playwright_or_skip
 
 REPO = Path(__file__).resolve().parent.parent
 SCREENSHOTS = REPO / "artifacts" / "screenshots"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run",
-                 "--disable-dev-shm-usage"]
 # Pages whose mathematics must be typeset (the rest may have none).
 PAGES_WITH_MATH = {f"book/{c}" for c in CHAPTERS} | {"book/glossary"}
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("book")]
 
-if not Path(CHROMIUM).exists():
-    pytest.skip("Chromium not found: install it with `apt-get install chromium` "
-                "(CI's .ci/run does this) to run the browser tests", allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api",
-                               reason="pip install -r requirements.txt (needs playwright)")
+sync_api = playwright_or_skip()
 
 
 PAGES = toc_files()

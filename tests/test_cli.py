@@ -177,3 +177,10 @@ def test_full_download_failure_is_a_clean_message(cache_env, tmp_path):
     assert proc.returncode == 1
     assert "load_mnist()" in proc.stderr and "5,000" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("command", ["collect", "grade", "export", "formgrader"])
+def test_every_instructor_command_prints_its_own_help(command, capsys):
+    """Does `actlab COMMAND --help` exit 0 with that command's own usage line?"""
+    assert cli.main([command, "--help"]) == 0
+    assert f"usage: actlab {command}" in capsys.readouterr().out

@@ -20,6 +20,7 @@ import pytest
 
 from actlab.data import (
     MNIST_FILES,
+    Dataset,
     MNISTDownloadError,
     MNISTIntegrityError,
     load_digits,
@@ -219,6 +220,17 @@ def test_split_parts_are_disjoint_cover_and_have_requested_sizes(mnist5k):
     keys = [{row.tobytes() for row in p.X} for p in parts]
     assert sum(len(k) for k in keys) == 5000
     assert len(set().union(*keys)) == 5000
+
+
+def test_split_rounds_a_fraction_to_the_nearest_count():
+    """When fraction × n is a whole number that floating point misses (0.29 × 100 is
+    28.999…), does split give that many rows to test and to validation (29 each of 100), not
+    one fewer?"""
+    assert 0.29 * 100 < 29
+    toy = Dataset(np.arange(300, dtype=np.float32).reshape(100, 3), np.arange(100) % 10,
+                  "toy", 10, (3,))
+    parts = split(toy, test_size=0.29, val_size=0.29, seed=0)
+    assert (len(parts.train), len(parts.val), len(parts.test)) == (42, 29, 29)
 
 
 def test_split_is_stratified(mnist5k):

@@ -5,7 +5,7 @@ students and the whole lot goes through ``actlab grade``'s engine (``cli.grade``
 workers and the sandbox on. The module asserts, per hostile case, its points and status;
 that honest students get bit-identical details to grading them alone; that the course's
 gradebook, sources and release are unchanged; and that the batch stays within its bound.
-Also here: unit tests of the tampering scan (``actlab.grading.integrity``).
+(The tampering scan's own tests are in ``tests/test_integrity.py``.)
 """
 
 from __future__ import annotations
@@ -19,12 +19,10 @@ from pathlib import Path
 
 import nbformat
 import pytest
-
 from adversarial import corpus
-from actlab.grading import integrity
-from actlab.grading.sandbox import bwrap_available
+from helpers import read_csv_rows
 
-from test_grading_cli import _rows
+from actlab.grading.sandbox import bwrap_available
 
 GiB = 1024**3
 CELL_TIMEOUT = 8.0
@@ -153,11 +151,11 @@ def _grade_batch(tmp_path_factory) -> dict:
     after = _tree_hashes(root, skip=set())
     listener.close()
     return {
-        "grades": {(r["student_id"], r["assignment"]): r for r in _rows(tmp / "out" / "grades.csv")},
-        "details": _rows(tmp / "out" / "details.csv"),
-        "details_alone": _rows(tmp / "out_alone" / "details.csv"),
+        "grades": {(r["student_id"], r["assignment"]): r for r in read_csv_rows(tmp / "out" / "grades.csv")},
+        "details": read_csv_rows(tmp / "out" / "details.csv"),
+        "details_alone": read_csv_rows(tmp / "out_alone" / "details.csv"),
         "grades_alone": {(r["student_id"], r["assignment"]): r
-                         for r in _rows(tmp / "out_alone" / "grades.csv")},
+                         for r in read_csv_rows(tmp / "out_alone" / "grades.csv")},
         "real_max": real_max,
         "seconds": seconds, "before": before, "after": after,
         "connections": listener.connections, "planted": sorted(p.name for p in scratch.iterdir()),
@@ -226,82 +224,4 @@ def test_whole_batch_finishes_within_its_bound(batch):
 
 # --- the tampering scan ---------------------------------------------------------------------
 
-def _scan(source: str, locked: bool = False) -> list:
-    cell = nbformat.v4.new_code_cell(source)
-    if locked:
-        cell.metadata["nbgrader"] = {"locked": True, "grade_id": "t", "grade": True, "points": 1}
-    return integrity.scan(nbformat.v4.new_notebook(cells=[cell]))
 
-
-TAMPERING = {
-    "numpy_alias": "import numpy as n\nn.allclose = lambda *a, **k: True",
-    "numpy_testing_from_import": "from numpy import testing as t\nt.assert_allclose = print",
-    "setattr_on_numpy": "import numpy\nsetattr(numpy, 'isclose', lambda *a: True)",
-    "numpy_dict": "import numpy as np\nnp.__dict__['allclose'] = len",
-    "builtins_module": "import builtins\nbuiltins.isinstance = lambda *a: True",
-    "dunder_builtins": "__builtins__.abs = lambda x: 0",
-    "shadowed_builtin": "def isinstance(a, b):\n    return True",
-    "showtraceback": "ip = get_ipython()\nip.showtraceback = lambda *a, **k: None",
-    "ast_transformers": "get_ipython().ast_transformers.append(object())",
-    "input_transformers": "get_ipython().input_transformers_cleanup.insert(0, lambda l: l)",
-    "events": "get_ipython().events.register('pre_run_cell', print)",
-    "always_true_eq": "class A:\n    def __eq__(self, other):\n        return True",
-    "ndarray_subclass": "import numpy as np\nclass B(np.ndarray):\n    pass",
-    "ndarray_from_import": "from numpy import ndarray as base\nclass C(base):\n    pass",
-    "sys_exit": "import sys\nsys.exit(0)",
-    "os_exit": "import os as o\no._exit(0)",
-    "raise_system_exit": "raise SystemExit",
-    "sys_modules": "import sys\nsys.modules['numpy'] = None",
-    "rebound_numpy": "import numpy as np\nnp = object()",
-    "exec_hidden": "exec('import numpy as np; np.allclose = lambda *a: True')",
-    "frame_walk": "import sys\nsys._getframe(1).f_globals",
-    "ctypes": "import ctypes\nctypes.memset(0, 0, 1)",
-    "magic_then_patch": "%matplotlib inline\nimport numpy as np\nnp.testing.assert_allclose = None",
-}
-
-
-@pytest.mark.parametrize("source", TAMPERING.values(), ids=TAMPERING.keys())
-def test_scan_flags_each_tampering_technique(source):
-    """Does the AST scan flag each way of tampering with tests, however it is spelled?"""
-    assert integrity.scan(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)]))
-
-
-HONEST_SOURCES = {
-    "sigmoid": "import numpy as np\ndef sigmoid(x):\n    x = np.asarray(x, dtype=float)\n    return 1 / (1 + np.exp(-x))",
-    "plot": "%matplotlib inline\nimport matplotlib.pyplot as plt\nplt.plot([0, 1], [0, 1])\nplt.show()",
-    "local_names": "import numpy as np\nx = np.linspace(-3, 3, 7)\ny = np.maximum(x, 0)\nassert np.allclose(y[-1], 3)",
-    "class_without_dunders": "class Layer:\n    def forward(self, x):\n        return x",
-    "actlab_use": "from actlab import activations as A\nprint(A.relu([1.0, -1.0]))",
-}
-
-
-@pytest.mark.parametrize("source", HONEST_SOURCES.values(), ids=HONEST_SOURCES.keys())
-def test_scan_leaves_ordinary_student_code_alone(source):
-    """Is ordinary course code (numpy maths, plots, classes, actlab) free of findings?"""
-    assert _scan(source) == []
-
-
-def test_scan_ignores_locked_instructor_cells_but_learns_their_imports():
-    """Are locked (instructor) cells exempt from the scan while their import aliases still
-    resolve a later student patch?"""
-    nb = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_code_cell("import numpy.testing as npt\nnpt.assert_allclose = npt.assert_allclose"),
-        nbformat.v4.new_code_cell("npt.assert_allclose = lambda *a, **k: None"),
-    ])
-    nb.cells[0].metadata["nbgrader"] = {"locked": True, "grade_id": "setup"}
-    findings = integrity.scan(nb)
-    assert [f.cell for f in findings] == [1]
-    assert "numpy.testing.assert_allclose" in str(findings[0])
-
-
-def test_scan_rejects_things_that_are_not_notebooks():
-    """Does scan say clearly that it wants a notebook when given something else?"""
-    with pytest.raises(TypeError, match="notebook"):
-        integrity.scan("np.allclose = None")
-
-
-@pytest.mark.parametrize("path", sorted(REPO_SOLUTIONS.glob("*/*.ipynb")), ids=lambda p: p.stem)
-def test_scan_finds_nothing_in_the_course_solutions(path):
-    """Do the course's own instructor solutions pass the tampering scan (no false alarms
-    for an honest student who writes the model answer)?"""
-    assert integrity.scan(nbformat.read(path, as_version=4)) == []

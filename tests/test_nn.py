@@ -13,15 +13,13 @@ from scipy.special import expit, logsumexp
 from actlab import activations as A
 from actlab import gradcheck as gc
 from actlab import nn
+from helpers import XOR_X, XOR_Y, labelled_rows, torch_reference
 
 # Differences up to this size count as agreement in gradient checks. A true gradient of exactly
 # 0 (the bias in front of batch norm) comes out of centred differences as about 1e-11 of
 # rounding noise whose size depends on the CPU's BLAS kernel; any real gradient of these
 # order-1 losses is far larger.
 GRAD_ATOL = 1e-8
-
-XOR_X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float64)
-XOR_Y = np.array([0, 1, 1, 0])
 
 
 # ------------------------------------------------------------------------------------------
@@ -67,11 +65,6 @@ def _check_model_gradients(model, X, y, training=True, loss=nn.SoftmaxCrossEntro
     return worst
 
 
-def _rows(n=6, d=4, seed=0):
-    rng = np.random.default_rng(seed)
-    return rng.normal(size=(n, d)), rng.integers(0, 3, size=n)
-
-
 # ------------------------------------------------------------------------------------------
 # layers and gradients
 # ------------------------------------------------------------------------------------------
@@ -84,20 +77,20 @@ def test_dense_forward_is_the_affine_map_x_w_plus_b():
     x = np.random.default_rng(1).normal(size=(4, 3))
     expected = np.array([[sum(x[n, i] * layer.W[i, j] for i in range(3)) + layer.b[j]
                           for j in range(2)] for n in range(4)])
-    np.testing.assert_allclose(layer.forward(x), expected, rtol=1e-12)
+    np.testing.assert_allclose(layer.forward(x, training=False), expected, rtol=1e-12)
 
 
 def test_dense_rejects_an_input_of_the_wrong_width():
     """Does a Dense layer name the shape it expected when given the wrong number of columns?"""
     with pytest.raises(ValueError, match=r"expects input of shape \(N, 3\), got \(2, 4\)"):
-        nn.Dense(3, 2).forward(np.zeros((2, 4)))
+        nn.Dense(3, 2).forward(np.zeros((2, 4)), training=False)
 
 
 @pytest.mark.parametrize("name", A.names())
 def test_network_gradients_match_finite_differences_for_every_activation(name):
     """For a 4-6-5-3 network with this hidden activation, do backward's gradients of every
     weight, bias (and PReLU slope) and of the input agree with centred differences?"""
-    X, y = _rows()
+    X, y = labelled_rows()
     model = nn.mlp([4, 6, 5, 3], activation=name, seed=3, dtype=np.float64)
     assert _check_model_gradients(model, X, y) < 1e-6
 
@@ -105,7 +98,7 @@ def test_network_gradients_match_finite_differences_for_every_activation(name):
 def test_mixed_activations_per_hidden_layer_have_correct_gradients():
     """With a different activation in each hidden layer (tanh, leaky ReLU α=0.2, maxout k=3),
     are the gradients still right, and are the layers the ones asked for?"""
-    X, y = _rows(seed=1)
+    X, y = labelled_rows(seed=1)
     model = nn.mlp([4, 5, 5, 4, 3], activation=["tanh", ("leaky_relu", {"alpha": 0.2}),
                                                  ("maxout", {"k": 3})],
                    seed=2, dtype=np.float64)
@@ -116,10 +109,29 @@ def test_mixed_activations_per_hidden_layer_have_correct_gradients():
     assert _check_model_gradients(model, X, y) < 1e-6
 
 
+@pytest.mark.parametrize("call", ["forward", "__call__"])
+def test_every_forward_call_must_say_whether_it_trains(call):
+    """Does a forward without ``training`` (model.forward(x) or model(x)) fail with a TypeError
+    naming it, for the model and each kind of layer, while model(x, training=...) is the same
+    call as model.forward(x, training=...): evaluation leaves BatchNorm's running statistics
+    alone and training moves them?"""
+    model = nn.mlp([2, 4, 2], activation="rrelu", batchnorm="before", seed=0)
+    for target in (model, *model.layers):
+        with pytest.raises(TypeError, match="training"):
+            getattr(target, call)(XOR_X)
+    bn = model.layers[1]
+    mean = bn.running_mean.copy()
+    evaluated = getattr(model, call)(XOR_X, training=False)
+    np.testing.assert_array_equal(evaluated, model.forward(XOR_X, training=False))
+    np.testing.assert_array_equal(bn.running_mean, mean)
+    getattr(model, call)(XOR_X, training=True)
+    assert not np.array_equal(bn.running_mean, mean)
+
+
 def test_rrelu_training_backward_uses_the_slopes_of_its_forward():
     """In training mode RReLU draws random slopes: does backward reuse exactly the slopes of
     the preceding forward (so the gradient matches finite differences at fixed noise)?"""
-    X, y = _rows(seed=4)
+    X, y = labelled_rows(seed=4)
     X[:, :] = -np.abs(X)  # negative inputs so that the random slopes matter
     model = nn.Sequential([nn.ActivationLayer("rrelu"), nn.Dense(4, 3, rng=0, dtype=np.float64)])
     assert _check_model_gradients(model, X, y, training=True) < 1e-6
@@ -143,19 +155,19 @@ def test_prelu_slope_gradient_matches_finite_differences(n_units):
     rng = np.random.default_rng(5)
     z, g = rng.normal(size=(7, 4)), rng.normal(size=(7, 4))
     layer = nn.PReLU(n_units, alpha=0.3, dtype=np.float64)
-    layer.forward(z)
+    layer.forward(z, training=True)
     dx = layer.backward(g)
 
     def objective(alpha):
         layer.alpha[...] = alpha
-        return np.sum(layer.forward(z) * g)
+        return np.sum(layer.forward(z, training=True) * g)
 
     alpha0 = layer.alpha.copy()
     numerical = gc.numerical_grad(objective, alpha0)
     layer.alpha[...] = alpha0
     assert layer.dalpha.shape == alpha0.shape
     assert gc.rel_error(layer.dalpha, numerical) < 1e-8
-    assert gc.rel_error(dx, gc.numerical_vjp(lambda x: layer.forward(x), z, g)) < 1e-8
+    assert gc.rel_error(dx, gc.numerical_vjp(lambda x: layer.forward(x, training=True), z, g)) < 1e-8
 
 
 def test_prelu_slope_is_learned_by_the_optimiser():
@@ -163,7 +175,7 @@ def test_prelu_slope_is_learned_by_the_optimiser():
     model = nn.mlp([4, 5, 3], activation="prelu", seed=0)
     prelu = model.layers[1]
     assert isinstance(prelu, nn.PReLU) and prelu.alpha.shape == (5,)
-    X, y = _rows(n=32, seed=6)
+    X, y = labelled_rows(n=32, seed=6)
     before = prelu.alpha.copy()
     nn.train(model, X - 2.0, y, epochs=1, validation_split=0, progress=False)
     assert not np.allclose(prelu.alpha, before)
@@ -173,7 +185,7 @@ def test_prelu_slope_is_learned_by_the_optimiser():
 def test_batchnorm_network_gradients_match_finite_differences(placement):
     """With BatchNorm before or after each tanh, do all gradients (γ, β included) agree with
     centred differences of the training-mode loss, where every row affects every output?"""
-    X, y = _rows(n=8, seed=7)
+    X, y = labelled_rows(n=8, seed=7)
     model = nn.mlp([4, 6, 5, 3], activation="tanh", batchnorm=placement, seed=1,
                    dtype=np.float64)
     kinds = [type(layer).__name__ for layer in model.layers]
@@ -406,39 +418,6 @@ def test_adam_two_steps_match_the_paper_formula():
     assert opt.t == 2
 
 
-def test_adam_on_a_model_updates_the_flat_buffer_like_array_by_array():
-    """Does stepping a whole model (one fused pass over the flat parameter array) give the same
-    parameters as stepping its arrays one by one?"""
-    X, y = _rows(n=16, seed=13)
-    fused = nn.mlp([4, 8, 3], seed=0, dtype=np.float64)
-    separate = nn.mlp([4, 8, 3], seed=0, dtype=np.float64)
-    assert fused.flat_params() is not None
-    opt_fused, opt_separate = nn.Adam(lr=0.01), nn.Adam(lr=0.01)
-    for _ in range(3):
-        for model, step in ((fused, lambda m: opt_fused.step(m)),
-                            (separate, lambda m: opt_separate.step(m.params(), m.grads()))):
-            loss = nn.SoftmaxCrossEntropy()
-            loss.forward(model.forward(X), y)
-            model.backward(loss.backward())
-            step(model)
-    for a, b in zip(fused.params(), separate.params()):
-        np.testing.assert_allclose(a, b, rtol=1e-12)
-
-
-def test_replacing_a_parameter_array_falls_back_from_the_flat_buffer():
-    """If a chapter assigns a new weight array, does the optimiser still update it (the model
-    stops offering the stale flat view)?"""
-    model = nn.mlp([2, 3, 2], seed=0, dtype=np.float64)
-    model.layers[0].W = np.ones((2, 3))
-    assert model.flat_params() is None
-    model.forward(XOR_X)
-    loss = nn.SoftmaxCrossEntropy()
-    loss.forward(model.forward(XOR_X), XOR_Y)
-    model.backward(loss.backward())
-    nn.SGD(lr=0.1).step(model)
-    assert not np.allclose(model.layers[0].W, 1.0)
-
-
 def test_optimiser_refuses_parameters_of_another_shape():
     """Does reusing one optimiser on a different model raise a clear error instead of mixing
     moment estimates of unrelated parameters?"""
@@ -449,32 +428,25 @@ def test_optimiser_refuses_parameters_of_another_shape():
 
 
 def test_three_adam_steps_match_pytorch_on_a_small_mlp():
-    """Are three Adam steps on a 4-8-3 ReLU MLP (float64) the same parameters PyTorch gets
-    from the same start — an end-to-end check of forward, loss, backward and update?"""
-    torch = pytest.importorskip("torch")
-    X, y = _rows(n=10, seed=14)
+    """Are three Adam steps on a 4-8-3 ReLU MLP (float64) the losses and parameters PyTorch
+    gets from the same start (stored in tests/reference) — an end-to-end check of forward,
+    loss, backward and update?"""
+    ref = torch_reference()
     model = nn.mlp([4, 8, 3], seed=0, dtype=np.float64)
-    d1, d2 = model.layers[0], model.layers[2]
-    tmodel = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 3))
-    tmodel = tmodel.double()
-    with torch.no_grad():
-        for lin, d in ((tmodel[0], d1), (tmodel[2], d2)):
-            lin.weight.copy_(torch.from_numpy(d.W.T.copy()))
-            lin.bias.copy_(torch.from_numpy(d.b.copy()))
-    opt, topt = nn.Adam(lr=0.05), torch.optim.Adam(tmodel.parameters(), lr=0.05)
-    Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
-    for _ in range(3):
+    dense = [layer for layer in model.layers if isinstance(layer, nn.Dense)]
+    for i, layer in enumerate(dense):
+        layer.W[...], layer.b[...] = ref[f"adam/W{i}"], ref[f"adam/b{i}"]
+    X, y = ref["adam/X"], ref["adam/y"]
+    opt = nn.Adam(lr=0.05)
+    for expected_loss in ref["adam/loss"]:
         loss = nn.SoftmaxCrossEntropy()
-        value = loss.forward(model.forward(X), y)
+        value = loss.forward(model.forward(X, training=True), y)
         model.backward(loss.backward())
         opt.step(model)
-        tloss = torch.nn.functional.cross_entropy(tmodel(Xt), yt)
-        topt.zero_grad()
-        tloss.backward()
-        topt.step()
-        assert value == pytest.approx(tloss.item(), rel=1e-12)
-    np.testing.assert_allclose(d1.W, tmodel[0].weight.detach().numpy().T, rtol=1e-10)
-    np.testing.assert_allclose(d2.b, tmodel[2].bias.detach().numpy(), rtol=1e-10)
+        assert value == pytest.approx(expected_loss, rel=1e-12)
+    for i, layer in enumerate(dense):
+        np.testing.assert_allclose(layer.W, ref[f"adam/W{i}_final"], rtol=1e-10)
+        np.testing.assert_allclose(layer.b, ref[f"adam/b{i}_final"], rtol=1e-10)
 
 
 # ------------------------------------------------------------------------------------------
@@ -539,7 +511,7 @@ def test_mlp_accepts_a_learners_own_activation_object():
     square = A.Activation("square_plus", lambda x: x * x + x, lambda x: 2 * x + 1)
     model = nn.mlp([4, 3, 3], activation=square, seed=0, dtype=np.float64)
     assert model.layers[1].name == "square_plus"
-    X, y = _rows(seed=15)
+    X, y = labelled_rows(seed=15)
     assert _check_model_gradients(model, X * 0.3, y) < 1e-6
 
 
@@ -547,7 +519,7 @@ def test_float32_model_stays_float32_through_training():
     """Does a default (float32) model keep float32 parameters and outputs when trained on
     float64 data?"""
     model = nn.mlp([4, 6, 3])
-    X, y = _rows(n=20, seed=16)
+    X, y = labelled_rows(n=20, seed=16)
     nn.train(model, X, y, epochs=1, validation_split=0, progress=False)
     assert all(p.dtype == np.float32 for p in model.params())
     assert model.forward(X, training=False).dtype == np.float32
@@ -635,7 +607,7 @@ def test_validation_metrics_are_those_of_evaluate_on_the_held_out_rows():
 
 
 def test_trailing_softmax_output_trains_exactly_like_logits():
-    """Is an MLP built with output='softmax' (as in source document 000's Keras model) trained exactly
+    """Is an MLP built with output='softmax' (as in the Keras model of the source documents) trained exactly
     like the same MLP without it, the softmax being folded into the loss?"""
     rng = np.random.default_rng(3)
     X, y = rng.normal(size=(30, 4)), rng.integers(0, 3, size=30)
@@ -658,15 +630,62 @@ def test_progress_bar_appears_only_when_asked(capsys):
     assert "epochs" in capsys.readouterr().err
 
 
-def test_forward_outputs_are_not_overwritten_after_training():
-    """After train() (which reuses buffers internally), does a later forward return arrays
-    that the next forward leaves alone?"""
-    model = nn.mlp([2, 4, 2])
-    nn.train(model, XOR_X, XOR_Y, epochs=1, batch_size=4, validation_split=0, progress=False)
-    first = model.forward(XOR_X)
-    kept = first.copy()
-    model.forward(XOR_X[::-1].copy())
-    np.testing.assert_array_equal(first, kept)
+def test_no_later_call_overwrites_an_array_handed_out_earlier():
+    """Does every array a model and its layers hand out (each layer's forward output in
+    training and evaluation mode, backward's input gradient) keep its values through later
+    forward, backward, predict and train calls on batches of the same size?"""
+    X, y = labelled_rows(n=8, seed=40)
+    model = nn.Sequential([nn.Dense(4, 6, rng=0), nn.BatchNorm(6), nn.ActivationLayer("rrelu"),
+                           nn.Dense(6, 5, rng=1), nn.PReLU(5), nn.Dense(5, 3, rng=2)])
+    handed_out = []
+    for training in (True, False):
+        h = X
+        for layer in model.layers:
+            h = layer.forward(h, training=training)
+            handed_out.append(h)
+        loss = nn.SoftmaxCrossEntropy()
+        loss.forward(h, y)
+        handed_out.append(model.backward(loss.backward()))
+    kept = [a.copy() for a in handed_out]
+    nn.train(model, X[::-1].copy(), y, epochs=2, batch_size=8, validation_split=0,
+             progress=False)
+    model.backward(np.ones((8, 3)) + model.forward(X + 1.0, training=True))
+    model.forward(X - 1.0, training=False)
+    model.predict(X * 2.0)
+    for i, (array, copy) in enumerate(zip(handed_out, kept)):
+        np.testing.assert_array_equal(array, copy, err_msg=f"array {i} was overwritten")
+
+
+class _Spy(nn.Layer):
+    """Passes arrays through, keeping each one it sees with a copy of its values then."""
+
+    def __init__(self):
+        self.seen = []
+
+    def forward(self, x, *, training):
+        self.seen.append((x, x.copy()))
+        return x
+
+    def backward(self, grad_out, need_input_grad=True):
+        self.seen.append((grad_out, grad_out.copy()))
+        return grad_out
+
+
+def test_training_never_overwrites_an_array_passed_between_layers():
+    """During train() (fast and plain), is every array one layer hands the next, forward and
+    backward, left as it was by the later steps of the run?"""
+    X, y = labelled_rows(n=12, seed=41)
+    for fast in (True, False):
+        spies = [_Spy(), _Spy()]
+        model = nn.Sequential([nn.Dense(4, 6, rng=0), spies[0], nn.ActivationLayer("tanh"),
+                               nn.Dense(6, 3, rng=1), spies[1]])
+        nn.train(model, X, y, epochs=2, batch_size=4, validation_split=0, progress=False,
+                 fast=fast)
+        seen = [pair for spy in spies for pair in spy.seen]
+        # each spy: forward and backward in each of 6 steps, and the one-row shape probe
+        assert len(seen) == 2 * (2 * 6 + 1)
+        for i, (array, copy) in enumerate(seen):
+            np.testing.assert_array_equal(array, copy, err_msg=f"fast={fast}: array {i}")
 
 
 def test_train_rejects_mismatched_rows():
@@ -779,7 +798,7 @@ def test_train_refuses_a_single_output_unit():
 
 def test_relu_mlp_learns_handwritten_digits():
     """On scikit-learn's 8×8 digits (1,797 real images), does a 64-64-32-10 ReLU MLP trained
-    with source document 000's recipe (Adam, batch 32, validation split 0.2) pass 90 % validation accuracy
+    with the source documents' recipe (Adam, batch 32, validation split 0.2) pass 90 % validation accuracy
     within 5 epochs, with the training loss falling every epoch?"""
     from actlab.data import load_digits
 
@@ -788,17 +807,6 @@ def test_relu_mlp_learns_handwritten_digits():
                        epochs=5, progress=False)
     assert history.val_accuracy[-1] > 0.9
     assert all(b < a for a, b in zip(history.loss, history.loss[1:]))
-
-
-def test_nested_models_are_trained_array_by_array():
-    """When a Sequential holds another Sequential, does a model-level optimiser step still
-    update the inner model's weights (the flat fast path must not silently skip them)?"""
-    inner = nn.Sequential([nn.Dense(2, 4, rng=0), nn.ActivationLayer("tanh")])
-    model = nn.Sequential([inner, nn.Dense(4, 2, rng=1)])
-    assert model.flat_params() is None
-    before = inner.layers[0].W.copy()
-    nn.train(model, XOR_X, XOR_Y, epochs=2, batch_size=4, validation_split=0, progress=False)
-    assert not np.allclose(inner.layers[0].W, before)
 
 
 def test_gradient_norms_vanish_through_a_deep_sigmoid_network_but_not_with_relu():

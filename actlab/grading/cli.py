@@ -2,12 +2,18 @@
 
     actlab grade SUBMITTED [--assignment NAME] [--out DIR] [--workers N]
                            [--scheduler tcp://HOST:PORT] [--no-sandbox] [--course DIR]
+                           [--lms canvas|moodle --lms-template EXPORT.csv] [--roster CSV]
 
 SUBMITTED holds ``<student_id>/<assignment>/<notebook>.ipynb`` (nbgrader's submitted
-layout). Each student's copy of an assignment is one job (:mod:`actlab.grading.job`);
-the parent writes ``DIR/grades.csv``, ``DIR/details.csv``, ``DIR/feedback/...`` and records
-the scores in the course gradebook. Exit status: 0 once every submission has a status,
-1 if grading could not run (e.g. the cluster is unreachable), 2 for usage errors.
+layout; ``actlab collect`` makes it from an LMS download, with a ``collect_<assignment>.csv``
+that adds a row for every student whose download held nothing gradable). Each student's
+copy of an assignment is one job (:mod:`actlab.grading.job`); the parent writes
+``DIR/grades.csv``, ``DIR/details.csv``, ``DIR/feedback/...``, records the scores in the course
+gradebook (keeping scores given by hand; ``DIR/changes.csv`` lists autograded scores a
+regrade changed) and puts the autograded notebooks in the course's ``autograded_directory``.
+With ``--lms``, ``DIR/lms/`` gets the LMS's import file and feedback bundle
+(:mod:`actlab.grading.lms`). Exit status: 0 once every submission has a status, 1 if grading
+could not run (e.g. the cluster is unreachable), 2 for usage errors.
 """
 
 from __future__ import annotations
@@ -17,14 +23,16 @@ import os
 import sys
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .batch import run_jobs
+from .collect import UNGRADABLE, read_manifests
 from .course import AssignmentTemplate, CourseError, load_course
 from .intake import unreadable_reason
 from .job import JobResult, JobSpec, NotebookResult
-from .report import merge_into_gradebook, summary_table, write_csvs, write_feedback
+from .lms import HandBackError, SubmissionGrade, autograded_directory, hand_back, print_notes
+from .report import merge_into_gradebook, summary_table, write_changes, write_csvs, write_feedback
 from .sandbox import SandboxUnavailableError, require_sandbox
 
 # A student's other files (data, helper modules) larger than this are left behind: not read
@@ -45,6 +53,8 @@ class GradingRun:
     templates: dict
     out: Path
     seconds: float
+    changes: list = field(default_factory=list)  # autograded scores a regrade changed
+    notes: list = field(default_factory=list)  # what the LMS hand-back left out or scaled
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -65,6 +75,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--no-gradebook", action="store_true",
                    help="do not record the scores in the course gradebook")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no summary table")
+    p.add_argument("--lms", choices=("canvas", "moodle"),
+                   help="also write the LMS's import file and feedback bundle (needs --lms-template)")
+    p.add_argument("--lms-template", type=Path,
+                   help="the LMS's own export to fill in: Canvas's gradebook export or "
+                        "Moodle's offline grading worksheet (CSV)")
+    p.add_argument("--roster", type=Path,
+                   help="CSV mapping LMS ids to names and e-mails (columns id, name, email)")
     return p
 
 
@@ -123,9 +140,18 @@ def _check_sandbox(sandbox: bool) -> None:
             raise UsageError(str(exc)) from exc
 
 
+def _hand_back_options(lms, lms_template, roster):
+    try:
+        return hand_back(lms, lms_template, roster)
+    except HandBackError as exc:
+        raise UsageError(str(exc)) from exc
+
+
 def grade(submitted: Path, *, course_root: Path | None = None, assignment: str | None = None,
           out: Path | None = None, workers: int | None = None, scheduler: str | None = None,
-          sandbox: bool = True, gradebook: bool = True, progress: bool | None = None) -> GradingRun:
+          sandbox: bool = True, gradebook: bool = True, progress: bool | None = None,
+          lms: str | None = None, lms_template: Path | None = None,
+          roster: Path | None = None) -> GradingRun:
     """Grade every submission under ``submitted``; write the reports; return what was done.
 
     ``progress``: a bar, by default only when stderr is a terminal. Raises :class:`UsageError`
@@ -145,15 +171,24 @@ def grade(submitted: Path, *, course_root: Path | None = None, assignment: str |
             course.check_assignment(assignment)
     except CourseError as exc:
         raise UsageError(str(exc)) from exc
+    handback = _hand_back_options(lms, lms_template, roster)
     _check_sandbox(sandbox)
 
     known = course.assignments()
     students, names, notes = discover(submitted, [assignment] if assignment else known)
     if assignment is not None:
         names = [assignment]
+    # Students whose LMS download held nothing gradable have no folder, only a manifest row.
+    collected = {k: v for k, v in read_manifests(submitted).items() if k[1] in known}
+    names = sorted({*names, *(a for _, a in collected if assignment in (None, a))})
+    students = sorted({*students, *(s for s, a in collected if a in names)})
     for note in notes:
         print(f"actlab grade: {note}", file=sys.stderr)
 
+    try:
+        handback.check(names)
+    except HandBackError as exc:
+        raise UsageError(str(exc)) from exc
     templates = {}
     for name in names:
         try:
@@ -167,6 +202,11 @@ def grade(submitted: Path, *, course_root: Path | None = None, assignment: str |
         for name in names:
             tpl = templates[name]
             folder = submitted / student / name
+            record = collected.get((student, name))
+            if record is not None and record.status in UNGRADABLE:
+                nbs = [NotebookResult(n, record.status, record.reason) for n in tpl.notebooks]
+                ready[(student, name)] = JobResult(student, name, record.status, nbs, {})
+                continue
             if not folder.is_dir() or folder.is_symlink():
                 nbs = [NotebookResult(n, "missing", "assignment not handed in") for n in tpl.notebooks]
                 ready[(student, name)] = JobResult(student, name, "missing", nbs, {})
@@ -187,11 +227,20 @@ def grade(submitted: Path, *, course_root: Path | None = None, assignment: str |
     results = sorted([*results, *ready.values()], key=lambda r: (r.student_id, r.assignment))
 
     out = Path(out) if out else course.root / "grading-work" / "grades"
-    write_csvs(results, templates, out)
-    write_feedback(results, templates, out)
+    write_csvs(results, templates, out,
+               extra=handback.columns(collected, [(r.student_id, r.assignment) for r in results]))
+    # With the scores in the course gradebook, the autograded copies go where the course's
+    # nbgrader config says, so formgrader can open them for marking by hand.
+    write_feedback(results, templates, out, autograded=autograded_directory(course) if gradebook else None)
+    changes = []
     if gradebook:
-        merge_into_gradebook(course.db_url, course.course_id, templates, results)
-    return GradingRun(results, templates, out, time.perf_counter() - t0)
+        changes = merge_into_gradebook(course.db_url, course.course_id, templates, results)
+        write_changes(changes, out)
+        handback.record_names(course)
+    rows = [SubmissionGrade(r.student_id, r.assignment, r.score, templates[r.assignment].max_score,
+                     r.status, r.reason) for r in results]
+    notes = handback.write(rows, out, collected, feedback_root=out / "feedback")
+    return GradingRun(results, templates, out, time.perf_counter() - t0, changes, notes)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -209,7 +258,8 @@ def main(argv: list[str] | None = None) -> int:
         run = grade(args.submitted, course_root=args.course, assignment=args.assignment,
                     out=args.out, workers=args.workers, scheduler=args.scheduler,
                     sandbox=not args.no_sandbox, gradebook=not args.no_gradebook,
-                    progress=False if args.quiet else None)
+                    progress=False if args.quiet else None, lms=args.lms,
+                    lms_template=args.lms_template, roster=args.roster)
     except UsageError as exc:
         print(f"actlab grade: error: {exc}", file=sys.stderr)
         return 2
@@ -221,6 +271,11 @@ def main(argv: list[str] | None = None) -> int:
             print(summary_table(run.results, run.templates))
         print(f"\n{len(run.results)} submission(s) graded in {run.seconds:.1f} s; "
               f"reports in {run.out}")
+    print_notes("actlab grade", run.notes)
+    if run.changes:
+        print(f"actlab grade: {len(run.changes)} autograded score(s) changed since the last "
+              f"grading; scores given by hand were kept. See {run.out / 'changes.csv'}",
+              file=sys.stderr)
     return 0
 
 

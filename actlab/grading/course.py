@@ -365,10 +365,7 @@ def exercises_main(argv: Sequence[str] | None = None, prog: str = "actlab exerci
                         help="course folder (default: found from the current folder)")
     parser.add_argument("--release", type=Path,
                         help="where the <name>/ folders go (default: the course's release folder)")
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:  # argparse exits 2 on bad usage and 0 for --help
-        return int(exc.code or 0)
+    args = parser.parse_args(argv)  # exits 2 on bad usage and 0 for --help, as argparse does
     try:
         course = load_course(args.course)
         for name in args.names:

@@ -32,8 +32,8 @@ from typing import NamedTuple
 
 # Every status a submission or notebook can end with, mildest first; a submission takes
 # the most severe status among its notebooks.
-STATUSES = ("graded", "missing", "quarantined", "crashed", "timed_out", "killed_memory",
-            "tampering_suspected")
+STATUSES = ("graded", "missing", "no_notebook", "several_notebooks", "quarantined", "crashed",
+            "timed_out", "killed_memory", "tampering_suspected")
 
 
 def worst_status(statuses) -> str:

@@ -43,20 +43,43 @@ def detail_rows(result: JobResult, template: AssignmentTemplate) -> list[tuple]:
             for c in template.cells]
 
 
-def write_csvs(results: list[JobResult], templates: dict[str, AssignmentTemplate], out: Path) -> None:
-    """Write ``out/grades.csv`` (one row per submission) and ``out/details.csv`` (per cell)."""
+def write_csvs(results: list[JobResult], templates: dict[str, AssignmentTemplate], out: Path,
+               extra: dict | None = None) -> None:
+    """Write ``out/grades.csv`` (one row per submission) and ``out/details.csv`` (per cell).
+
+    ``extra`` adds columns after ``status``: ``{column: {(student, assignment): value}}``
+    (``late`` from ``actlab collect``, ``name`` and ``email`` from a roster); a submission
+    without a value gets an empty cell.
+    """
+    extra = extra or {}
     out.mkdir(parents=True, exist_ok=True)
-    with open(out / "grades.csv", "w", newline="", encoding="utf-8") as fh:
+    results = _sorted(results)
+    _write_csv(out / "grades.csv", (*GRADES_COLUMNS, *extra), [
+        (r.student_id, r.assignment, fmt_score(r.score),
+         fmt_score(templates[r.assignment].max_score), r.status,
+         *(values.get((r.student_id, r.assignment), "") for values in extra.values()))
+        for r in results])
+    _write_csv(out / "details.csv", DETAILS_COLUMNS, [
+        row for r in results for row in detail_rows(r, templates[r.assignment])])
+
+
+def _write_csv(path: Path, header, rows) -> None:
+    with open(path, "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh, lineterminator="\n")
-        w.writerow(GRADES_COLUMNS)
-        for r in _sorted(results):
-            w.writerow((r.student_id, r.assignment, fmt_score(r.score),
-                        fmt_score(templates[r.assignment].max_score), r.status))
-    with open(out / "details.csv", "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh, lineterminator="\n")
-        w.writerow(DETAILS_COLUMNS)
-        for r in _sorted(results):
-            w.writerows(detail_rows(r, templates[r.assignment]))
+        w.writerow(header)
+        w.writerows(rows)
+
+
+CHANGES_COLUMNS = ("student_id", "assignment", "notebook", "grade_id", "old_score", "new_score")
+
+
+def write_changes(changes: list[tuple], out: Path) -> None:
+    """``out/changes.csv``: the autograded scores a regrade changed (none: no file)."""
+    path = out / "changes.csv"
+    if not changes:
+        path.unlink(missing_ok=True)
+        return
+    _write_csv(path, CHANGES_COLUMNS, sorted(changes))
 
 
 _PLAIN_PAGE = """<!DOCTYPE html>
@@ -66,13 +89,17 @@ _PLAIN_PAGE = """<!DOCTYPE html>
 """
 
 
-def write_feedback(results: list[JobResult], templates: dict[str, AssignmentTemplate], out: Path) -> list[Path]:
+def write_feedback(results: list[JobResult], templates: dict[str, AssignmentTemplate], out: Path,
+                   autograded: Path | None = None) -> list[Path]:
     """Feedback HTML at ``out/feedback/<student>/<assignment>/<notebook>.html``.
 
     Graded notebooks get nbgrader's feedback page; a notebook that could not be graded
     (missing, quarantined, crashed) gets a short page saying why. Autograded notebooks go
-    to ``out/autograded/<student>/<assignment>/``. Returns the feedback paths written.
+    to ``autograded/<student>/<assignment>/`` (default ``out/autograded``; the course's
+    ``autograded_directory`` when the scores go to its gradebook, where formgrader looks).
+    Returns the feedback paths written.
     """
+    autograded = Path(autograded) if autograded else out / "autograded"
     written = []
     for r in _sorted(results):
         folder = out / "feedback" / r.student_id / r.assignment
@@ -90,7 +117,7 @@ def write_feedback(results: list[JobResult], templates: dict[str, AssignmentTemp
             path.write_text(page, encoding="utf-8")
             written.append(path)
             if nb.autograded is not None:
-                ag = out / "autograded" / r.student_id / r.assignment
+                ag = autograded / r.student_id / r.assignment
                 ag.mkdir(parents=True, exist_ok=True)
                 (ag / f"{nb.name}.ipynb").write_bytes(nb.autograded)
     return written
@@ -113,12 +140,17 @@ def summary_table(results: list[JobResult], templates: dict[str, AssignmentTempl
 
 
 def merge_into_gradebook(db_url: str, course_id: str, templates: dict[str, AssignmentTemplate],
-                         results: list[JobResult]) -> None:
+                         results: list[JobResult]) -> list[tuple]:
     """Record every result in the course gradebook (as ``nbgrader autograde`` would).
 
     Each assignment's structure (notebooks, graded, solution, task and source cells) is
     copied from its template gradebook first, so formgrader can show the submissions.
+    A regrade keeps every score given by hand: a cell with a manual score stays marked.
+    Returns the autograded scores that changed since the last merge, as rows
+    (student, assignment, notebook, grade_id, old score, new score); first grades are not
+    changes.
     """
+    changes = []
     ensure_tools_on_path()
     with Gradebook(db_url, course_id) as gb:
         for tpl in templates.values():
@@ -134,13 +166,23 @@ def merge_into_gradebook(db_url: str, course_id: str, templates: dict[str, Assig
                     # notebook that is not there, and nothing waits for manual grading.
                     sub = gb.find_submission_notebook(nb.name, r.assignment, r.student_id)
                     for grade in sub.grades:
-                        grade.auto_score = 0.0
-                        grade.needs_manual_grade = False
+                        _record(grade, 0.0, False, changes, r, nb.name)
                 for row in nb.grades:
                     grade = gb.find_grade(row.grade_id, nb.name, r.assignment, r.student_id)
-                    grade.auto_score = row.auto_score
-                    grade.needs_manual_grade = bool(row.needs_manual_grade)
+                    _record(grade, row.auto_score, row.needs_manual_grade, changes, r, nb.name)
             gb.db.commit()
+    return changes
+
+
+def _record(grade, auto, manual_needed, changes, result, notebook) -> None:
+    """Set one cell's autograded score; keep a score given by hand; note a changed score."""
+    old = grade.auto_score
+    if old is not None and auto is not None and float(old) != float(auto):
+        changes.append((result.student_id, result.assignment, notebook, grade.name,
+                        fmt_score(old), fmt_score(auto)))
+    grade.auto_score = auto
+    # A cell someone has marked by hand no longer waits for it, whatever the regrade says.
+    grade.needs_manual_grade = bool(manual_needed) and grade.manual_score is None
 
 
 def _copy_structure(tpl: AssignmentTemplate, gb) -> None:

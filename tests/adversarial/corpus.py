@@ -23,7 +23,7 @@ from typing import Callable
 
 import nbformat
 
-from helpers import new_assignment_notebook, nbgrader_cell, write_course_config
+from helpers import nbgrader_cell, write_course_config, write_source_notebook
 
 REPO = Path(__file__).resolve().parents[2]
 ASSIGNMENT = "ps_guard"
@@ -66,21 +66,19 @@ def write_course(root: Path, *, cell_timeout: float, notebook_timeout: float,
                  memory_bytes: int) -> Path:
     """Write the fixture course (config, source notebook, an instructor gradebook file)."""
     root.mkdir(parents=True, exist_ok=True)
-    (root / "source" / ASSIGNMENT).mkdir(parents=True)
     write_course_config(root, "guard", {
         "Execute.timeout": int(cell_timeout),
         "SandboxedExecute.cell_timeout": float(cell_timeout),
         "SandboxedExecute.notebook_timeout": float(notebook_timeout),
         "SandboxedExecute.memory_bytes": int(memory_bytes),
     })
-    nb = new_assignment_notebook([
+    write_source_notebook(root, ASSIGNMENT, [
         nbgrader_cell("Write `squash(x)`, the logistic sigmoid.", "intro", cell_type="markdown"),
         nbgrader_cell("import numpy as np", "imports"),
         nbgrader_cell(_SOLUTION, "squash", solution=True),
         nbgrader_cell(_TEST_VISIBLE, "test_visible", grade=True, points=1),
         nbgrader_cell(_TEST_HIDDEN, "test_hidden", grade=True, points=2),
     ])
-    nbformat.write(nb, root / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
     return root
 
 

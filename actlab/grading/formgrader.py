@@ -1,0 +1,116 @@
+"""``actlab formgrader``: nbgrader's formgrader on this course, with its 404 page repaired.
+
+    actlab formgrader [--course DIR] [--port N] [--no-browser] [JUPYTER OPTIONS ...]
+
+starts JupyterLab from the course folder, on 127.0.0.1, with this module loaded as a Jupyter
+server extension, and opens ``/formgrader``. Problem set 5's hand-marked answer is graded
+there: formgrader reads the course gradebook that ``actlab grade`` writes and the autograded
+notebooks it puts in the course's ``autograded_directory``.
+
+The repair: nbgrader 0.9.6's page for a submission whose autograded notebook is missing,
+``formgrade_404.tpl``, imports ``formgrade_macros.tpl``, a template nbgrader does not ship
+(its macros live in ``formgrade/formgrade_macros.html.j2``), so instead of a "not found"
+page the instructor gets a server error. :func:`repair_templates` gives formgrader's Jinja
+environment that missing name, pointing at the shipped macros. As a server extension
+(``_load_jupyter_server_extension``) it applies the repair whether it is loaded before or
+after nbgrader's formgrader extension.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+MISSING_TEMPLATE = "formgrade_macros.tpl"
+SHIPPED_MACROS = "formgrade/formgrade_macros.html.j2"
+
+
+def repair_templates(env) -> None:
+    """Let ``env`` (formgrader's Jinja environment) resolve ``formgrade_macros.tpl``."""
+    from jinja2 import ChoiceLoader, FunctionLoader
+
+    if getattr(env, "_actlab_repaired", False):
+        return
+    original = env.loader
+
+    def alias(name):
+        if name != MISSING_TEMPLATE:
+            return None
+        source, filename, uptodate = original.get_source(env, SHIPPED_MACROS)
+        return source, filename, uptodate
+
+    env.loader = ChoiceLoader([original, FunctionLoader(alias)])
+    env._actlab_repaired = True
+
+
+def _jupyter_server_extension_points():
+    return [{"module": "actlab.grading.formgrader"}]
+
+
+def _load_jupyter_server_extension(serverapp) -> None:
+    from nbgrader.server_extensions.formgrader.formgrader import FormgradeExtension
+
+    settings = serverapp.web_app.settings
+    if "nbgrader_jinja2_env" in settings:  # nbgrader's extension was loaded first
+        repair_templates(settings["nbgrader_jinja2_env"])
+        return
+    if getattr(FormgradeExtension, "_actlab_repaired", False):
+        return
+    original = FormgradeExtension.init_tornado_settings
+
+    def init_tornado_settings(self, webapp):
+        original(self, webapp)
+        repair_templates(webapp.settings["nbgrader_jinja2_env"])
+
+    FormgradeExtension.init_tornado_settings = init_tornado_settings
+    FormgradeExtension._actlab_repaired = True
+    serverapp.log.info("actlab: formgrader's missing-submission page repaired")
+
+
+def command(course_root: Path, port: int | None = None, browser: bool = True,
+            extra: list[str] | None = None) -> list[str]:
+    """The command line that starts JupyterLab with formgrader for the course."""
+    args = [sys.executable, "-m", "jupyterlab", "--ServerApp.ip=127.0.0.1",
+            f"--ServerApp.root_dir={course_root}",
+            "--ServerApp.jpserver_extensions=actlab.grading.formgrader=True",
+            "--ServerApp.default_url=/formgrader"]
+    if port is not None:
+        args.append(f"--ServerApp.port={port}")
+    if not browser:
+        args.append("--ServerApp.open_browser=False")
+    return args + list(extra or [])
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``actlab formgrader``; ``argv`` is everything after ``formgrader``."""
+    from .course import CourseError, load_course
+
+    p = argparse.ArgumentParser(
+        prog="actlab formgrader",
+        description="Open nbgrader's formgrader on this course (JupyterLab on 127.0.0.1) to mark "
+                    "answers by hand; afterwards, `actlab export` writes the final grades.")
+    p.add_argument("--course", type=Path, help="course folder (default: found from the current folder)")
+    p.add_argument("--port", type=int, help="port to listen on (default: Jupyter's, 8888 or the next free one)")
+    p.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    try:
+        args, extra = p.parse_known_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    try:
+        course = load_course(args.course)
+    except CourseError as exc:
+        print(f"actlab formgrader: error: {exc}", file=sys.stderr)
+        return 2
+    # nbgrader's extensions read nbgrader_config.py from the working folder.
+    os.chdir(course.root)
+    try:
+        return subprocess.call(command(course.root, args.port, not args.no_browser, extra))
+    except KeyboardInterrupt:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
