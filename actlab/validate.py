@@ -4,7 +4,12 @@
 ``nbgrader_config.py`` from the folder it is started in. This command runs the same
 ``nbgrader.validator.Validator`` that the Lab's Validate button runs, always with the course's
 configuration (so a notebook downloaded from the book and saved anywhere is validated like one
-in ``mywork/``), prints nbgrader's own report, and exits
+in ``mywork/``): the repository's ``nbgrader_config.py`` when actlab is installed from the
+course's checkout, else the first one in the notebook's folder or above it, else
+:data:`VALIDATION_SETTINGS`, the values of ``nbgrader_config.py`` that validation uses (a
+learner who installed the course's wheel from the LMS bundle has no course folder;
+``tests/test_validate.py`` checks that the two agree). It prints nbgrader's own report and
+exits
 
 * 0 when every test cell passes (nbgrader's "Success!"),
 * 1 when a test cell fails, a read-only cell was changed, or a cell's type was changed,
@@ -19,8 +24,9 @@ from pathlib import Path
 from typing import Sequence
 
 from nbgrader.validator import Validator
+from traitlets.config import Config
 
-from actlab.grading.course import ensure_tools_on_path, load_course
+from actlab.grading.course import CONFIG_NAME, CourseError, ensure_tools_on_path, load_course
 from actlab.lab import REPO_ROOT
 
 #: Keys of nbgrader's validation result that mean the notebook would lose points.
@@ -37,9 +43,34 @@ class CourseValidator(Validator):
         return self.results
 
 
-def course_config():
-    """The course's nbgrader configuration (``nbgrader_config.py`` at the repository root)."""
-    return load_course(REPO_ROOT).config
+#: The settings of the course's nbgrader_config.py that validating a notebook depends on.
+VALIDATION_SETTINGS = {
+    ("Validator", "width"): 120,
+    ("Execute", "timeout"): 120,
+    ("KernelManager", "transport_encryption"): "auto",
+}
+
+
+def course_config(notebook: Path | str | None = None) -> Config:
+    """The course's nbgrader configuration for validating ``notebook``.
+
+    The checkout's ``nbgrader_config.py`` if actlab runs from one; else the first
+    ``nbgrader_config.py`` at or above the notebook's folder; else :data:`VALIDATION_SETTINGS`.
+    """
+    folders = [REPO_ROOT]
+    if notebook is not None:
+        here = Path(notebook).resolve().parent
+        folders += [here, *here.parents]
+    for folder in folders:
+        if (folder / CONFIG_NAME).is_file():
+            try:
+                return load_course(folder).config
+            except CourseError:
+                continue  # not a course's config after all: look further
+    config = Config()
+    for (section, name), value in VALIDATION_SETTINGS.items():
+        config[section][name] = value
+    return config
 
 
 def validate(path: Path | str, stream=None) -> dict:
@@ -49,7 +80,7 @@ def validate(path: Path | str, stream=None) -> dict:
     ``changed`` or ``type_changed`` lists of cells (``source``, ``raw_error``).
     """
     ensure_tools_on_path()  # the kernelspec starts `python` by name
-    validator = CourseValidator(config=course_config())
+    validator = CourseValidator(config=course_config(path))
     validator.stream = stream or sys.stdout
     validator.validate_and_print(str(Path(path).resolve()))
     return validator.results

@@ -109,8 +109,10 @@ def learner(bundle, tmp_path_factory) -> tuple[Path, Path]:
 
 
 def _validate(learner, notebook: Path) -> subprocess.CompletedProcess:
+    """The README's validate command, run in the learner's environment."""
     folder, python = learner
-    return subprocess.run([str(python), "-m", "nbgrader", "validate", str(notebook)], cwd=folder,
+    command = release.validate_command(str(notebook)).split()
+    return subprocess.run([str(python.parent / command[0]), *command[1:]], cwd=folder,
                           capture_output=True, text=True, timeout=600)
 
 
@@ -127,7 +129,9 @@ def test_learner_validates_a_blank_and_a_solved_notebook(learner):
     folder, _ = learner
     blank = _validate(learner, folder / "ps1_nonlinearity" / "ps1_nonlinearity.ipynb")
     assert "NotImplementedError" in blank.stdout + blank.stderr
+    assert blank.returncode == (1 if release.validate_command("x").startswith("actlab") else 0)
     solved = folder / "ps1_nonlinearity" / "solved.ipynb"
     solved.write_bytes((REPO / "solutions" / "ps1_nonlinearity" / "ps1_nonlinearity.ipynb").read_bytes())
     passed = _validate(learner, solved)
     assert "Success! Your notebook passes all the tests." in passed.stdout, passed.stdout + passed.stderr
+    assert passed.returncode == 0

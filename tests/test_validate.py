@@ -217,3 +217,19 @@ def test_correct_answers_written_differently_keep_every_point_when_graded(index,
         # outside the kernel) fixes it; once it is installed this branch is never taken.
         pytest.xfail("issue 11: joblib's stderr line costs the training cell its points")
     assert not lost, f"{whys} lost points: {lost}"
+
+
+def test_validation_settings_without_a_checkout_are_the_courses(monkeypatch, tmp_path):
+    """Without the course's folder (the LMS bundle installs actlab as a wheel), does validation
+    use exactly the values of nbgrader_config.py that validating depends on?"""
+    from actlab import validate
+    from actlab.grading.course import load_course
+
+    course = load_course(REPO).config
+    for (section, name), value in validate.VALIDATION_SETTINGS.items():
+        assert course[section][name] == value, f"{section}.{name}"
+    monkeypatch.setattr(validate, "REPO_ROOT", tmp_path / "site-packages")
+    config = validate.course_config(tmp_path / "Downloads" / "ps1_nonlinearity.ipynb")
+    for (section, name), value in validate.VALIDATION_SETTINGS.items():
+        assert config[section][name] == value
+    assert "ClearSolutions" not in config and "NamedStubs" not in config
