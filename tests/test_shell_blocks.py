@@ -74,6 +74,17 @@ RULES: list[Run | Skip] = [
          "needs a folder of students' submissions; tests/test_grading_cli.py grades real ones"),
     Skip(r"^make exercises\b", "rewrites exercises/; tests/test_assignments.py generates all five "
                                "problem sets with the same routine and compares with exercises/"),
+    Skip(r"^python3 -m venv .venv && ", "installs a new environment from the LMS bundle; "
+                                       "tests/test_release.py installs the bundle's wheel into a "
+                                       "fresh venv and validates with it"),
+    Skip(r"^(\.venv/bin/)?jupyter lab\b|^(\.venv/bin/)?actlab formgrader\b",
+         "starts a server that runs until it is stopped; tests/test_browser_lab.py and "
+         "tests/test_grading_formgrader.py start them"),
+    Skip(r"^(\.venv/bin/)?actlab collect\b", "needs an LMS's submissions download; "
+                                             "tests/test_grading_collect.py unpacks Canvas and Moodle ones"),
+    Skip(r"^(\.venv/bin/)?actlab export\b", "needs a gradebook with grades and an LMS export; "
+                                            "tests/test_grading_lms.py runs the loop"),
+    Run(r"^make release\b", output="activation-functions-exercises.zip"),
     Run(r"^(\.venv/bin/)?actlab experiment\b", append=TINY_EXPERIMENT, output="test acc"),
     # A fresh copy fails its tests; make reports a failed recipe with status 2.
     Run(r"^make validate FILE=mywork/", status=2, output="VALIDATION FAILED", work_copy=True),
