@@ -6,7 +6,8 @@ Generating the student versions is :meth:`actlab.grading.course.Course.write_exe
 (``actlab exercises``, which ``make exercises`` runs).
 """
 
-from .checks import (CONTRACT_KINDS, EXTREME_INPUTS, centred_difference,  # noqa: F401
+from .checks import (CONTRACT_KINDS, EXTREME_INPUTS, Checks, centred_difference,  # noqa: F401
                      contract_problems, quiet)
 
-__all__ = ["EXTREME_INPUTS", "CONTRACT_KINDS", "quiet", "contract_problems", "centred_difference"]
+__all__ = ["EXTREME_INPUTS", "CONTRACT_KINDS", "Checks", "quiet", "contract_problems",
+           "centred_difference"]

@@ -162,7 +162,7 @@ def _short(values, limit: int = 6) -> str:
         array = np.asarray(values)
     except Exception:  # an object numpy cannot convert: show what it is
         return repr(values)[:80]
-    if array.dtype.kind not in "biuf":
+    if array.dtype.kind not in "biuf" or array.ndim == 0:
         return repr(values)[:80]
     return np.array2string(array.ravel()[:limit], precision=6, separator=", ") + (
         " ..." if array.size > limit else "")
@@ -205,12 +205,12 @@ class Checks:
         self.count += 1
         try:
             a = np.asarray(actual, dtype=np.float64)
-            d = np.broadcast_to(np.asarray(desired, dtype=np.float64), np.shape(a))
+            if a.shape != np.shape(desired) and np.ndim(desired) > 0:
+                self.why = f"got shape {a.shape}, expected shape {np.shape(desired)}"
+                return False
+            d = np.broadcast_to(np.asarray(desired, dtype=np.float64), a.shape)
         except (TypeError, ValueError):
             self.why = f"got {_short(actual)}, expected {_short(desired)}"
-            return False
-        if np.shape(actual) != np.shape(desired) and np.ndim(desired) > 0:
-            self.why = f"got shape {np.shape(actual)}, expected shape {np.shape(desired)}"
             return False
         with np.errstate(invalid="ignore", over="ignore"):
             ok = np.isclose(a, d, rtol=rtol, atol=atol, equal_nan=False)
