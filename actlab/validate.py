@@ -14,6 +14,12 @@ exits
 * 0 when every test cell passes (nbgrader's "Success!"),
 * 1 when a test cell fails, a read-only cell was changed, or a cell's type was changed,
 * 2 when the file cannot be validated at all (missing, not a notebook).
+
+Allowed course modules (issue 11): a problem set's locked setup cell declares which ``actlab``
+modules its kernel may import (``allow_actlab(...)``) and installs the import guard. Validation
+runs that very cell, so a learner's import of a refused module fails Validate with the guard's
+message, as it fails grading; a setup cell edited to lift the declaration fails Validate as a
+changed read-only cell. Nothing here repeats the list: the notebook is its one source.
 """
 
 from __future__ import annotations
