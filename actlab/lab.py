@@ -226,6 +226,10 @@ def lab_command(root: Path = REPO_ROOT, *, instructor: bool = False, open_dir: P
         argv.append(f"--ServerApp.port={port}")
     if token is not None:
         argv.append(f"--IdentityProvider.token={token}")
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        # Jupyter refuses to start as root unless told; a course container or CI runs as root,
+        # and the server listens on 127.0.0.1 with a token either way.
+        argv.append("--ServerApp.allow_root=True")
     argv.extend(extra_args)
     return argv, env
 

@@ -92,7 +92,7 @@ def lab(tmp_path_factory):
     _learner_copy(root)
     port, token = _free_port(), secrets.token_hex(16)
     argv, env = lab_command(root, open_dir=root / "mywork", port=port, token=token,
-                            open_browser=False, extra_args=["--ServerApp.allow_root=True"])
+                            open_browser=False)
     # Nothing from the developer's own Jupyter set-up may leak in, nor be written to.
     env.update({"JUPYTER_CONFIG_DIR": str(home / "config"), "JUPYTER_DATA_DIR": str(home / "data"),
                 "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
