@@ -17,6 +17,7 @@ import ast
 import contextlib
 import io
 import json
+import re
 import subprocess
 import sys
 import warnings
@@ -138,6 +139,46 @@ def test_instructor_answers_pass_every_test_cell_in_process(name):
     assert results, f"{name} has no graded test cells"
     failed = {gid: why for gid, why in results.items() if why}
     assert not failed, failed
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_a_passing_test_cell_prints_one_line_and_has_no_value(name):
+    """Does every test cell, run on the instructor's answers, print exactly one line
+    "✓ <name>: N checks passed" (visible part and whole cell alike) and end in a statement, so
+    that no cell value reaches nbgrader as partial credit?"""
+    for visible_only in (True, False):
+        namespace: dict = {"__name__": "__main__"}
+        for cell in _instructor(name).cells:
+            meta = _meta(cell)
+            if cell.cell_type != "code" or not meta or meta["grade_id"] == TRAINING_CELL:
+                continue
+            source = _without_hidden_tests(cell.source) if visible_only and meta.get("grade") else cell.source
+            out = io.StringIO()
+            with warnings.catch_warnings(), contextlib.redirect_stdout(out):
+                warnings.simplefilter("ignore")
+                exec(compile(source, meta["grade_id"], "exec"), namespace)
+            if meta.get("grade"):
+                lines = out.getvalue().splitlines()
+                assert len(lines) == 1 and re.fullmatch(r"✓ .+: \d+ checks? passed", lines[0]), (
+                    meta["grade_id"], lines)
+                last = ast.parse(source).body[-1]
+                assert not (isinstance(last, ast.Expr) and not isinstance(last.value, ast.Call)), meta["grade_id"]
+                assert "check.passed()" in source.splitlines()[-1], meta["grade_id"]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_a_blank_notebook_runs_its_answer_cells_without_failing(name):
+    """Run before the learner starts, do the released set-up and answer cells (stubs) all run,
+    so that only the tests fail, each naming the function to write?"""
+    namespace: dict = {"__name__": "__main__"}
+    released = nbformat.read(EXERCISES / name / f"{name}.ipynb", as_version=4)
+    for cell in released.cells:
+        meta = _meta(cell)
+        if cell.cell_type == "code" and meta and not meta.get("grade"):
+            exec(compile(cell.source, meta["grade_id"], "exec"), namespace)
+            if meta.get("solution"):
+                assert re.search(r'raise NotImplementedError\("write [\w.]+ here, then delete this line"\)',
+                                 cell.source), meta["grade_id"]
 
 
 @pytest.mark.parametrize("bug", BUGS, ids=lambda b: b.id)
