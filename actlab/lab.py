@@ -12,14 +12,17 @@
    notebook beside it.
 2. It starts **JupyterLab** from the repository root, on 127.0.0.1 only, with this Python as
    the kernel (the course's virtual environment), opening on ``mywork/``. The configuration
-   lives in ``lab/``:
+   lives in ``jupyter-config/`` (beside ``actlab.json``, the formgrader repair every Jupyter
+   of the venv loads):
 
-   * ``lab/settings/overrides.json``: the book's ``.md`` chapters open as notebooks on a
-     double click (jupytext's "Jupytext Notebook" viewer), where jupyterlab-myst renders their
-     MyST markup; and Lab never asks to fetch news from the web (the course works offline).
-   * ``lab/learner/`` (put first on ``JUPYTER_CONFIG_PATH`` for learners only): nbgrader's
-     instructor tools -- Assignment List, Course List, Formgrader, Create Assignment and their
-     menu -- are switched off, in the browser and on the server; the Validate button stays.
+   * ``jupyter-config/lab-settings/overrides.json``: the book's ``.md`` chapters open as
+     notebooks on a double click (jupytext's "Jupytext Notebook" viewer), where
+     jupyterlab-myst renders their MyST markup; and Lab never asks to fetch news from the web
+     (the course works offline).
+   * ``jupyter-config/learner/`` (put first on ``JUPYTER_CONFIG_PATH`` for learners only):
+     the instructor tools -- nbgrader's Assignment List, Course List, Formgrader, Create
+     Assignment and their menu, and actlab's formgrader repair -- are switched off, in the
+     browser and on the server; the Validate button stays.
      ``actlab lab --instructor`` (``make instructor-lab``) leaves them on.
 
    Kernels talk to the server over CurveZMQ-encrypted sockets
@@ -48,7 +51,7 @@ from actlab.grading.course import ensure_tools_on_path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 WORK_DIR_NAME = "mywork"
 RELEASES_FILE = ".releases.json"
-LAB_CONFIG = REPO_ROOT / "lab"
+LAB_CONFIG = REPO_ROOT / "jupyter-config"
 
 
 # --------------------------------------------------------------------------------------------
@@ -203,7 +206,7 @@ def lab_command(root: Path = REPO_ROOT, *, instructor: bool = False, open_dir: P
                 extra_args: Sequence[str] = ()) -> tuple[list[str], dict[str, str]]:
     """The command line and environment that start the course's JupyterLab from ``root``.
 
-    Learners get ``lab/learner`` first on ``JUPYTER_CONFIG_PATH`` (nbgrader's instructor
+    Learners get ``jupyter-config/learner`` first on ``JUPYTER_CONFIG_PATH`` (nbgrader's instructor
     tools off); ``instructor=True`` leaves nbgrader as installed. ``open_dir`` is the folder
     the file browser opens on (default: ``root``); ``port`` None lets the server pick a free
     one; ``token`` None lets it make one up. Run the command with ``cwd=root``: the Validate
@@ -219,7 +222,7 @@ def lab_command(root: Path = REPO_ROOT, *, instructor: bool = False, open_dir: P
             "--ServerApp.ip=127.0.0.1",
             f"--ServerApp.root_dir={root}",
             f"--FileContentsManager.preferred_dir={Path(open_dir or root).resolve()}",
-            f"--LabApp.app_settings_dir={LAB_CONFIG / 'settings'}",
+            f"--LabApp.app_settings_dir={LAB_CONFIG / 'lab-settings'}",
             "--MappingKernelManager.transport_encryption=auto",
             f"--ServerApp.open_browser={open_browser}"]
     if port is not None:

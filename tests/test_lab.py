@@ -1,7 +1,7 @@
 """The learner's work copy (mywork/) and the command line that starts the course's JupyterLab.
 
 The work-copy tests run on small fake releases in a temporary folder; the configuration tests
-read the JSON files in ``lab/`` that Lab itself reads. ``tests/test_browser_lab.py`` starts the
+read the JSON files in ``jupyter-config/`` that Lab itself reads. ``tests/test_browser_lab.py`` starts the
 real JupyterLab and drives it in Chromium.
 """
 
@@ -116,7 +116,7 @@ def test_taking_an_unknown_release_lists_the_valid_names(tmp_path):
 
 
 def test_learner_lab_runs_on_loopback_with_the_learner_configuration_first():
-    """Does the learner's Lab listen on 127.0.0.1, from the repository, with lab/learner
+    """Does the learner's Lab listen on 127.0.0.1, from the repository, with jupyter-config/learner
     first on JUPYTER_CONFIG_PATH and this interpreter's bin folder first on PATH?"""
     argv, env = lab.lab_command(REPO, open_dir=REPO / "mywork", port=8899, token="t0k",
                                 open_browser=False)
@@ -125,19 +125,19 @@ def test_learner_lab_runs_on_loopback_with_the_learner_configuration_first():
     assert f"--ServerApp.root_dir={REPO}" in argv
     assert f"--FileContentsManager.preferred_dir={REPO / 'mywork'}" in argv
     assert "--IdentityProvider.token=t0k" in argv
-    assert env["JUPYTER_CONFIG_PATH"].split(os.pathsep)[0] == str(REPO / "lab" / "learner")
+    assert env["JUPYTER_CONFIG_PATH"].split(os.pathsep)[0] == str(REPO / "jupyter-config" / "learner")
     assert env["PATH"].split(os.pathsep)[0] == os.path.dirname(sys.executable)
     instructor_argv, instructor_env = lab.lab_command(REPO, instructor=True)
-    assert str(REPO / "lab" / "learner") not in instructor_env.get("JUPYTER_CONFIG_PATH", "")
+    assert str(REPO / "jupyter-config" / "learner") not in instructor_env.get("JUPYTER_CONFIG_PATH", "")
 
 
 def test_learner_configuration_switches_off_exactly_the_instructor_tools():
     """Are nbgrader's instructor plugins and server extensions off for learners, and Validate on?"""
-    page = json.loads((REPO / "lab/learner/labconfig/page_config.json").read_text())
+    page = json.loads((REPO / "jupyter-config/learner/labconfig/page_config.json").read_text())
     disabled = {k for k, v in page["disabledExtensions"].items() if v}
     assert disabled == {f"@jupyter/nbgrader:{p}" for p in
                         ("menu", "assignment-list", "course-list", "formgrader", "create-assignment")}
-    server = json.loads((REPO / "lab/learner/jupyter_server_config.json").read_text())
+    server = json.loads((REPO / "jupyter-config/learner/jupyter_server_config.json").read_text())
     extensions = server["ServerApp"]["jpserver_extensions"]
     assert extensions.pop("nbgrader.server_extensions.validate_assignment") is True
     assert extensions and not any(extensions.values())
@@ -165,7 +165,7 @@ def test_jupyter_reads_the_learner_configuration_from_the_config_path(tmp_path):
 
 def test_chapters_open_as_jupytext_notebooks_and_lab_fetches_no_news():
     """Do the Lab settings make .md files open with jupytext's notebook viewer, offline?"""
-    overrides = json.loads((REPO / "lab/settings/overrides.json").read_text())
+    overrides = json.loads((REPO / "jupyter-config/lab-settings/overrides.json").read_text())
     viewers = overrides["@jupyterlab/docmanager-extension:plugin"]["defaultViewers"]
     assert viewers == {"markdown": "Jupytext Notebook", "myst": "Jupytext Notebook"}
     news = overrides["@jupyterlab/apputils-extension:notification"]
