@@ -642,12 +642,27 @@ def test_saturation_property_matches_the_derivative_in_the_tails(name):
     assert act.saturates == observed
 
 
+# Values a learned parameter can reach in training; fixed parameters keep their defaults.
+LEARNED_PARAMETER_VALUES = {"prelu": [{"alpha": 0.25}, {"alpha": 0.9}, {"alpha": -0.5}]}
+
+
 @pytest.mark.parametrize("name", ELEMENTWISE)
 def test_monotonic_property_matches_the_sign_of_the_derivative(name):
-    """Is `monotonic` true exactly when f' ≥ 0 on [−8, 8]?"""
+    """Is `monotonic` true exactly when f' ≥ 0 on [−8, 8] at the defaults and at every value
+    a learned parameter can reach (PReLU's α may turn negative)?"""
     act = A.get(name)
-    d = act.grad(np.linspace(-8, 8, 16001))
-    assert act.monotonic == bool(np.all(d >= 0))
+    x = np.linspace(-8, 8, 16001)
+    settings_ = LEARNED_PARAMETER_VALUES.get(name, [{}])
+    assert act.monotonic == all(bool(np.all(act.grad(x, **p) >= 0)) for p in settings_)
+
+
+def test_maxout_is_not_monotonic_in_the_input_of_its_pieces():
+    """Is maxout registered non-monotonic, as max(z, −z) = |z| decreases for z < 0?"""
+    z = np.linspace(-2, 2, 401)
+    unit = A.maxout(np.stack([z, -z], axis=-1), 2)[:, 0]
+    np.testing.assert_array_equal(unit, np.abs(z))
+    assert np.any(np.diff(unit) < 0)
+    assert A.get("maxout").monotonic is False
 
 
 @pytest.mark.parametrize("name", ELEMENTWISE)
@@ -660,10 +675,23 @@ def test_smooth_property_matches_continuity_of_the_derivative(name):
 
 @pytest.mark.parametrize("name", ELEMENTWISE)
 def test_zero_centred_property_matches_the_mean_output(name):
-    """Is `zero_centred` true exactly when the mean output on N(0, 1) inputs is within 0.2 of 0?"""
+    """Is `zero_centred` true exactly when |E f(z)| < ZERO_CENTRED_MAX_MEAN for z ~ N(0, 1)?
+    (The mean is a 200-point Gauss-Hermite quadrature: exact to far more digits than the
+    rule needs, and the same on every machine.)"""
     act = A.get(name)
-    z = np.random.default_rng(18).standard_normal(100_000)
-    assert act.zero_centred == bool(abs(act(z).mean()) < 0.2)
+    nodes, weights = np.polynomial.hermite_e.hermegauss(200)
+    mean = float(np.sum(weights * act(nodes)) / np.sum(weights))
+    assert act.zero_centred == (abs(mean) < A.ZERO_CENTRED_MAX_MEAN), mean
+
+
+def test_zero_centred_rule_separates_elu_from_tanh_and_selu():
+    """Does the rule put tanh and SELU (mean 0) on one side and ELU (mean ≈ 0.16) on the other?"""
+    nodes, weights = np.polynomial.hermite_e.hermegauss(200)
+    mean = {n: float(np.sum(weights * A.get(n)(nodes)) / np.sum(weights))
+            for n in ("tanh", "selu", "elu")}
+    assert abs(mean["tanh"]) < 1e-12 and abs(mean["selu"]) < 1e-3
+    assert mean["elu"] == pytest.approx(0.1605, abs=1e-3)
+    assert [A.get(n).zero_centred for n in ("tanh", "selu", "elu")] == [True, True, False]
 
 
 @pytest.mark.parametrize("name", ["sigmoid", "tanh", "shifted_tanh", "relu", "softplus", "elu",
