@@ -126,6 +126,18 @@ def _versions() -> dict[str, str]:
             "python": platform.python_version(), "machine": platform.machine()}
 
 
+def _git_commit() -> str | None:
+    """The commit of the actlab checkout that ran, or None outside a git checkout."""
+    import subprocess
+
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent,
+                             capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
 @dataclass
 class ExperimentResult:
     """What :func:`run_experiment` measured.
@@ -490,6 +502,7 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
             return 1
         raise
     result.provenance["command"] = " ".join([prog or "actlab experiment", shlex.join(argv_list)])
+    result.provenance["git_commit"] = _git_commit()
     paths = write_outputs(result, args.out)
     d = result.data
     print(f"{d['name']}: {d['n_train']} training, {d['n_val']} validation, {d['n_test']} test digits; "
