@@ -15,6 +15,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from book_pages import CHAPTERS, toc_files
+from conftest import build_book
 from bs4 import BeautifulSoup
 from helpers import ASSIGNMENTS, nbgrader_cell
 
@@ -334,15 +335,80 @@ def test_problem_set_page_links_the_student_notebook(built_book, assignment):
     assert re.search(r"Total: \d+(\.\d+)? points", _main_text(page_path))
 
 
+def test_buttons_follow_the_one_repository_setting():
+    """Do the repository and launch buttons switch on exactly when repository_url is set, and
+    is a set URL kept while an empty one removes Binder and Colab?"""
+    ext = _load_extension("repository_buttons")
+    launch = {"binderhub_url": "https://mybinder.org", "colab_url": "https://colab.research.google.com",
+              "notebook_interface": "jupyterlab"}
+    off = ext.button_options({"repository_url": "", "launch_buttons": launch})
+    assert off["use_repository_button"] is False and "repository_url" not in off
+    assert off["launch_buttons"] == {"notebook_interface": "jupyterlab"}
+    on = ext.button_options({"repository_url": "https://example.org/course", "launch_buttons": launch})
+    assert on["use_repository_button"] is True and on["launch_buttons"] == launch
+    assert on["repository_url"] == "https://example.org/course"
+
+
+def test_the_configured_book_has_no_placeholder_repository():
+    """Is _config.yml's repository.url empty or a real setting, never the old placeholder?"""
+    import yaml
+
+    config = yaml.safe_load((REPO / "_config.yml").read_text(encoding="utf-8"))
+    assert "actlab-course" not in str(config["repository"].get("url"))
+    assert "repository_buttons" in config["sphinx"]["local_extensions"]
+    assert "use_repository_button" not in config.get("html", {})  # the extension decides
+
+
 @book
 @shared_build
-def test_launch_buttons_are_links_only(built_book):
-    """Do chapter pages offer Binder and Colab launch links without loading anything from
-    those services?"""
-    html = (built_book.html / "book" / "04_variants.html").read_text(encoding="utf-8")
-    soup = BeautifulSoup(html, "html.parser")
+def test_no_header_button_leads_to_an_unset_repository(built_book):
+    """With repository.url unset, does no chapter page link to a repository, Binder or Colab?"""
+    for chapter in CHAPTERS:
+        soup = _soup(built_book.html / "book" / f"{chapter}.html")
+        hrefs = [a["href"] for a in soup.find_all("a", href=True)]
+        assert [h for h in hrefs if re.search(r"mybinder\.org|colab\.research|github\.com", h)] == []
+
+
+TINY_PAGE = """---
+jupytext:
+  text_representation:
+    extension: .md
+    format_name: myst
+kernelspec:
+  display_name: Python 3
+  language: python
+  name: python3
+---
+# A page
+
+```{code-cell} ipython3
+1 + 1
+```
+"""
+
+
+@book
+def test_setting_the_repository_shows_the_buttons_as_plain_links(tmp_path):
+    """In a one-page book built with repository.url set, does the chapter offer the repository,
+    Binder and Colab as links, without loading anything from those services?"""
+    root = tmp_path / "tiny"
+    (root / "_ext").mkdir(parents=True)
+    (root / "_ext" / "repository_buttons.py").write_text(
+        (BOOK / "_ext" / "repository_buttons.py").read_text(encoding="utf-8"), encoding="utf-8")
+    (root / "page.md").write_text(TINY_PAGE, encoding="utf-8")
+    (root / "_toc.yml").write_text("format: jb-book\nroot: page\n", encoding="utf-8")
+    (root / "_config.yml").write_text(
+        "title: tiny\nexecute:\n  execute_notebooks: 'off'\n"
+        "repository:\n  url: https://github.com/example-owner/course\n  branch: main\n"
+        "launch_buttons:\n  notebook_interface: jupyterlab\n  binderhub_url: https://mybinder.org\n"
+        "  colab_url: https://colab.research.google.com\n"
+        "sphinx:\n  local_extensions:\n    repository_buttons: _ext\n", encoding="utf-8")
+    book = build_book(root, timeout=600)
+    assert book.returncode == 0, book.log[-3000:]
+    soup = _soup(book.html / "page.html")
     hrefs = [a["href"] for a in soup.find_all("a", href=True)]
-    assert any("mybinder.org" in h for h in hrefs)
-    assert any("colab.research.google.com" in h for h in hrefs)
-    sources = [t.get("src", "") for t in soup.find_all(["script", "img", "iframe"])]
-    assert [s for s in sources if "mybinder.org" in s or "colab.research.google.com" in s] == []
+    assert "https://github.com/example-owner/course" in hrefs
+    assert any(h.startswith("https://mybinder.org/v2/") for h in hrefs)
+    assert any(h.startswith("https://colab.research.google.com/") for h in hrefs)
+    sources = [tag.get("src", "") for tag in soup.find_all(["script", "img", "iframe"])]
+    assert [s for s in sources if "mybinder.org" in s or "colab.research" in s] == []
