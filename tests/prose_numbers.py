@@ -5,7 +5,8 @@ cell that computes it. This module strips from a MyST page everything where a nu
 allowed -- code cells and code blocks, mathematics, glued values, citations and
 cross-references, inline code, directive options, labels, list markers -- and reports each
 number left in the prose that is not on a short allowlist (years, layer sizes, image sizes,
-names with digits, the numbering of chapters, problem sets and source documents).
+names with digits, the numbering of chapters, problem sets and source documents, the sizes of
+the MNIST sets).
 Used by ``tests/test_book.py``.
 """
 
@@ -36,7 +37,8 @@ ALLOWLIST = [
     re.compile(r"\b(?:GPT-2|YOLOv4|ps\d_\w+|float32|float64|int64|uint8|L2|log2|IDX\d|idx\d)\b"),
     re.compile(r"\b(?:[Cc]hapters?|[Pp]roblem sets?|[Ee]xercises?|[Ss]ource documents?|[Ss]ection|"
                r"[Pp]art|[Ss]tep|[Ss]teps)\s+\d+(?:\s*(?:,|and|or|to|–)\s*\d+)*"),
-    re.compile(r"\b0{2}\d\b"),
+    # The sizes of the two MNIST sets the course names (the embedded digits, the full set).
+    re.compile(r"\b(?:5|10|60|70),000\b"),
 ]
 
 
