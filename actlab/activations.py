@@ -37,6 +37,7 @@ from actlab.util import unknown_name
 __all__ = [
     "SELU_ALPHA",
     "SELU_SCALE",
+    "ZERO_CENTRED_MAX_MEAN",
     "Activation",
     "REGISTRY",
     "names",
@@ -88,6 +89,10 @@ __all__ = [
 #: has zero mean and unit variance.
 SELU_ALPHA = 1.6732632423543772848170429916717
 SELU_SCALE = 1.0507009873554804934193349852946
+
+#: The rule behind :attr:`Activation.zero_centred`: |E f(z)| below this for z ~ N(0, 1).
+#: tanh and SELU (mean 0 by construction) pass; ELU (0.16) and ReLU (0.40) do not.
+ZERO_CENTRED_MAX_MEAN = 0.05
 
 _SQRT_2 = math.sqrt(2.0)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
@@ -497,25 +502,29 @@ def softplus_grad(x: Any) -> np.ndarray:
     return sigmoid(x)
 
 
-def _telu_parts(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """u = eˣ (capped where tanh(u) is already 1), tanh(u) and sech²(u) from w = e^(−2u) ≤ 1."""
+def _telu_gate(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """u = eˣ (capped where tanh(u) is already 1) and the gate tanh(u).
+
+    tanh(u) comes from np.tanh, not from (1 − w)/(1 + w) with w = e^(−2u): when eˣ is tiny, w
+    is within an ulp of 1 and 1 − w keeps none of u's digits (float32 lost 12 % at x = −15
+    and returned 0 from x = −20).
+    """
     u = np.exp(np.minimum(x, x.dtype.type(_TELU_EXP_CAP)))
-    w = np.exp(-2.0 * u)
-    return u, (1.0 - w) / (1.0 + w), 4.0 * w / (1.0 + w) ** 2
+    return u, np.tanh(u)
 
 
 def telu(x: Any) -> np.ndarray:
     """TeLU (Fernandez & Mali 2024) x·tanh(eˣ): close to the identity for x > 0, → 0 as x → −∞."""
     x = _as_float(x)
-    _, t, _ = _telu_parts(x)
+    _, t = _telu_gate(x)
     return _out(x * t, x.dtype)
 
 
 def telu_grad(x: Any) -> np.ndarray:
     """TeLU's derivative tanh(eˣ) + x·eˣ·sech²(eˣ)."""
     x = _as_float(x)
-    u, t, sech2 = _telu_parts(x)
-    return _out(t + x * u * sech2, x.dtype)
+    u, t = _telu_gate(x)
+    return _out(t + x * u * _sech2(u), x.dtype)
 
 
 def shifted_tanh(x: Any, shift: float = 1.0) -> np.ndarray:
@@ -653,16 +662,22 @@ class Activation:
     derivative: Callable[..., np.ndarray] | None = None
     vjp: Callable[..., np.ndarray] | None = None
     defaults: Mapping[str, Any] = field(default_factory=dict)
-    #: Range of the output as printed in the book's table, e.g. "(0, 1)".
+    # Each property below follows one rule, stated here and in docs/DESIGN.md; the tests in
+    # tests/test_activations.py check every registered activation against its rule.
+    #: The set of values f takes on the reals at the default parameters, e.g. "(0, 1)".
     output_range: str = ""
-    #: Outputs take both signs and average near zero, so the next layer's inputs are not all
-    #: positive (the zig-zag argument of chapter 2).
+    #: |E f(z)| < ZERO_CENTRED_MAX_MEAN for z ~ N(0, 1) at the default parameters: fed
+    #: standardised inputs, the unit's outputs average (almost) zero, so the next layer's inputs
+    #: are not all of one sign (the zig-zag argument of chapter 3).
     zero_centred: bool = False
-    #: Non-decreasing in its input.
+    #: f is non-decreasing in x at the default values of its fixed parameters and at every
+    #: value a learned parameter can reach (PReLU's α may turn negative, so PReLU is not).
+    #: Maxout counts as the unit's function of its input, whose affine pieces can make |z|.
     monotonic: bool = True
-    #: Continuously differentiable everywhere (no kink).
+    #: f' is continuous everywhere at the default parameters (no kink).
     smooth: bool = False
-    #: Where the derivative vanishes: 'both' tails, the 'left' or 'right' tail, or 'none'.
+    #: Where f' tends to 0: 'both' tails, the 'left' (x → −∞) or 'right' (x → +∞) tail, or
+    #: 'none'.
     saturates: str = "none"
     #: BibTeX key in ``book/references.bib``.
     reference: str = ""
@@ -737,14 +752,14 @@ _ENTRIES = [
                output_range="(-∞, ∞)", reference="maas2013rectifier", label="Leaky ReLU",
                formula=r"\max(\alpha x, x)"),
     Activation("prelu", prelu, prelu_grad, defaults={"alpha": 0.25}, output_range="(-∞, ∞)",
-               reference="he2015delving", label="PReLU",
+               monotonic=False, reference="he2015delving", label="PReLU",
                formula=r"\max(\alpha x, x),\ \alpha \text{ learned}"),
     Activation("rrelu", rrelu, rrelu_grad,
                defaults={"lower": 1 / 8, "upper": 1 / 3, "training": False, "rng": None},
                output_range="(-∞, ∞)", reference="xu2015empirical", label="RReLU",
                formula=r"\max(\alpha x, x),\ \alpha \sim U(l, u)"),
     Activation("elu", elu, elu_grad, defaults={"alpha": 1.0}, output_range="(-α, ∞)",
-               zero_centred=True, smooth=True, saturates="left", reference="clevert2016fast",
+               smooth=True, saturates="left", reference="clevert2016fast",
                label="ELU", formula=r"x \text{ if } x > 0 \text{ else } \alpha(e^x - 1)"),
     Activation("selu", selu, selu_grad, output_range="(-λα, ∞) ≈ (-1.758, ∞)",
                zero_centred=True, saturates="left", reference="klambauer2017self",
@@ -778,7 +793,8 @@ _ENTRIES = [
                reference="bridle1990probabilistic", label="Log-softmax",
                formula=r"x_i - \ln\sum_j e^{x_j}"),
     Activation("maxout", maxout, vjp=maxout_backward, defaults={"k": 2},
-               output_range="(-∞, ∞)", reference="goodfellow2013maxout", label="Maxout",
+               output_range="(-∞, ∞)", monotonic=False, reference="goodfellow2013maxout",
+               label="Maxout",
                formula=r"\max_{j \le k} x_j"),
 ]
 

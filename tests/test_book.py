@@ -15,15 +15,16 @@ from pathlib import Path
 import nbformat
 import pytest
 from book_pages import CHAPTERS, toc_files
+from conftest import build_book
+from prose_numbers import numbers_in_prose
 from bs4 import BeautifulSoup
 from helpers import ASSIGNMENTS, nbgrader_cell
 
 REPO = Path(__file__).resolve().parent.parent
 BOOK = REPO / "book"
 
-# The figures each chapter draws in code cells: a lower bound on its <img> count.
-MIN_FIGURES = {"01_nonlinearity": 3, "02_saturation": 4, "03_relu": 4, "04_variants": 11,
-               "05_choosing": 2}
+# The pages whose prose must state no number that a cell did not compute.
+PROSE_PAGES = [*CHAPTERS, "glossary"]
 CHINESE_TERMS = ["激活函数", "梯度消失", "饱和", "神经元死亡", "稀疏性", "非线性", "反向传播",
                  "链式法则", "批量归一化", "梯度爆炸", "零中心", "单侧饱和"]
 # (bibtex key, a word of its title) for the papers the course promises to cite.
@@ -192,6 +193,87 @@ def test_points_table_reads_graded_cells_from_a_notebook(tmp_path):
         ext.graded_cells(path)
 
 
+@pytest.mark.parametrize("page", PROSE_PAGES)
+def test_prose_states_no_number_that_no_cell_computed(page):
+    """Outside mathematics, glued values, citations and a short allowlist (years, layer and
+    image sizes, chapter numbers), does the page's prose contain no number at all? A number
+    written by hand would not follow its cell when a rebuild changes it."""
+    found = numbers_in_prose((BOOK / f"{page}.md").read_text(encoding="utf-8"))
+    assert [f"line {n.line}: {n.text!r} in {n.context!r}" for n in found] == []
+
+
+def test_prose_scanner_finds_hand_written_numbers_and_spares_the_rest():
+    """Does the scanner flag a number in a sentence but not one in math, glue, a citation, a
+    code cell, inline code, a year or a layer size?"""
+    page = """---
+kernelspec:
+  name: python3
+---
+# Title
+
+The error fell to 0.25 in 2015 with widths 784-128-64-10, see {cite}`x2015` and $n = 3$.
+Glued: {glue:text}`err:.2f`, in code `epochs=10`.
+
+```{code-cell} ipython3
+x = 12345
+```
+
+$$
+y = 42
+$$
+"""
+    found = numbers_in_prose(page)
+    assert [n.text for n in found] == ["0.25"]
+
+
+def _chapter_code_cells(chapter: str):
+    import jupytext
+
+    nb = jupytext.read(BOOK / f"{chapter}.md")
+    return [c for c in nb.cells if c.cell_type == "code"]
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_glue_and_plotting_cells_are_hidden_behind_a_toggle(chapter):
+    """Is every cell that glues a value or draws a figure tagged hide-input, so the page
+    reads as prose, math and figures, while the code a learner studies stays visible?"""
+    shown = []
+    for cell in _chapter_code_cells(chapter):
+        draws = re.search(r"\bglue\(|plt\.subplots|plotting\.(?!use_style)\w+\(|display\(fig\)",
+                          cell.source)
+        tags = set(cell.metadata.get("tags", []))
+        if draws and not tags & {"hide-input", "remove-input"}:
+            shown.append(cell.source.splitlines()[0])
+    assert shown == []
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_every_figure_cell_has_a_caption_name_and_alt_text(chapter):
+    """Does every cell that draws a figure carry a caption, a name (for its number and
+    cross-references) and alt text that says what the figure shows?"""
+    for cell in _chapter_code_cells(chapter):
+        meta = cell.metadata.get("mystnb", {})
+        if "figure" not in meta:
+            assert "display(fig)" not in cell.source, cell.source.splitlines()[0]
+            continue
+        assert meta["figure"].get("caption") and meta["figure"].get("name", "").startswith("fig-")
+        alt = meta.get("image", {}).get("alt", "")
+        assert len(alt.split()) >= 12 and not alt.endswith(".png"), meta["figure"]["name"]
+
+
+def test_accessibility_repairs_label_summaries_and_bibliography_entries():
+    """Does the build's accessibility extension name an icon-only <summary> (and leave one with
+    text alone) and turn bibliography entries into list items?"""
+    ext = _load_extension("accessibility")
+    soup = BeautifulSoup('<details><summary><span class="toctree-toggle"><i></i></span></summary>'
+                         '</details><details><summary>Part</summary></details>', "html.parser")
+    ext.label_empty_summaries(soup)
+    first, second = soup.find_all("summary")
+    assert first["aria-label"] == ext.SUMMARY_LABEL and not second.get("aria-label")
+    body = '<div role="list"><div class="citation" role="doc-biblioentry">A</div></div>'
+    assert ext.fix_bibliography_roles(body) == '<div role="list"><div class="citation" role="listitem">A</div></div>'
+
+
 # ------------------------------------------------------------------ the built book
 
 
@@ -244,16 +326,25 @@ def test_no_executed_cell_raised_an_error(built_book):
 @book
 @shared_build
 @pytest.mark.parametrize("chapter", CHAPTERS)
-def test_chapter_shows_the_figures_it_draws(built_book, chapter):
-    """Does each chapter page carry at least as many rendered figures as it promises, each
-    an image file that exists in the build?"""
+def test_every_figure_is_numbered_captioned_and_described(built_book, chapter):
+    """Is every image of the chapter inside a numbered, captioned figure, with alt text that
+    describes it (not a file path), one figure per figure cell, each file present?"""
     page = built_book.html / "book" / f"{chapter}.html"
-    images = _soup(page).find("main").find_all("img")
-    assert len(images) >= MIN_FIGURES[chapter]
-    for img in images:
-        src = img.get("src", "")  # an animation's <img> gets its frames from JavaScript
-        if src and not src.startswith("data:"):
-            assert (page.parent / src).resolve().is_file(), src
+    main = _soup(page).find("main")
+    source = (BOOK / f"{chapter}.md").read_text(encoding="utf-8")
+    figures = main.select("figure")
+    assert len(figures) == source.count("name: fig-")
+    for figure in figures:
+        caption = figure.find("figcaption")
+        assert caption is not None and re.match(r"Fig\. \d+\.\d+", caption.get_text(" ", strip=True))
+    for img in main.find_all("img"):
+        if img.get("id", "").startswith("_anim_img"):  # the animation's player, labelled by the chapter
+            assert len(img.get("alt", "").split()) >= 5
+            continue
+        assert img.find_parent("figure") is not None, img.get("src")
+        alt = img.get("alt", "")
+        assert len(alt.split()) >= 12 and "/" not in alt.split()[0], alt
+        assert (page.parent / img["src"]).resolve().is_file(), img["src"]
 
 
 @book
@@ -334,18 +425,83 @@ def test_problem_set_page_links_the_student_notebook(built_book, assignment):
     assert re.search(r"Total: \d+(\.\d+)? points", _main_text(page_path))
 
 
+def test_buttons_follow_the_one_repository_setting():
+    """Do the repository and launch buttons switch on exactly when repository_url is set, and
+    is a set URL kept while an empty one removes Binder and Colab?"""
+    ext = _load_extension("repository_buttons")
+    launch = {"binderhub_url": "https://mybinder.org", "colab_url": "https://colab.research.google.com",
+              "notebook_interface": "jupyterlab"}
+    off = ext.button_options({"repository_url": "", "launch_buttons": launch})
+    assert off["use_repository_button"] is False and "repository_url" not in off
+    assert off["launch_buttons"] == {"notebook_interface": "jupyterlab"}
+    on = ext.button_options({"repository_url": "https://example.org/course", "launch_buttons": launch})
+    assert on["use_repository_button"] is True and on["launch_buttons"] == launch
+    assert on["repository_url"] == "https://example.org/course"
+
+
+def test_the_configured_book_has_no_placeholder_repository():
+    """Is _config.yml's repository.url empty or a real setting, never the old placeholder?"""
+    import yaml
+
+    config = yaml.safe_load((REPO / "_config.yml").read_text(encoding="utf-8"))
+    assert "actlab-course" not in str(config["repository"].get("url"))
+    assert "repository_buttons" in config["sphinx"]["local_extensions"]
+    assert "use_repository_button" not in config.get("html", {})  # the extension decides
+
+
 @book
 @shared_build
-def test_launch_buttons_are_links_only(built_book):
-    """Do chapter pages offer Binder and Colab launch links without loading anything from
-    those services?"""
-    html = (built_book.html / "book" / "04_variants.html").read_text(encoding="utf-8")
-    soup = BeautifulSoup(html, "html.parser")
+def test_no_header_button_leads_to_an_unset_repository(built_book):
+    """With repository.url unset, does no chapter page link to a repository, Binder or Colab?"""
+    for chapter in CHAPTERS:
+        soup = _soup(built_book.html / "book" / f"{chapter}.html")
+        hrefs = [a["href"] for a in soup.find_all("a", href=True)]
+        assert [h for h in hrefs if re.search(r"mybinder\.org|colab\.research|github\.com", h)] == []
+
+
+TINY_PAGE = """---
+jupytext:
+  text_representation:
+    extension: .md
+    format_name: myst
+kernelspec:
+  display_name: Python 3
+  language: python
+  name: python3
+---
+# A page
+
+```{code-cell} ipython3
+1 + 1
+```
+"""
+
+
+@book
+def test_setting_the_repository_shows_the_buttons_as_plain_links(tmp_path):
+    """In a one-page book built with repository.url set, does the chapter offer the repository,
+    Binder and Colab as links, without loading anything from those services?"""
+    root = tmp_path / "tiny"
+    (root / "_ext").mkdir(parents=True)
+    (root / "_ext" / "repository_buttons.py").write_text(
+        (BOOK / "_ext" / "repository_buttons.py").read_text(encoding="utf-8"), encoding="utf-8")
+    (root / "page.md").write_text(TINY_PAGE, encoding="utf-8")
+    (root / "_toc.yml").write_text("format: jb-book\nroot: page\n", encoding="utf-8")
+    (root / "_config.yml").write_text(
+        "title: tiny\nexecute:\n  execute_notebooks: 'off'\n"
+        "repository:\n  url: https://github.com/example-owner/course\n  branch: main\n"
+        "launch_buttons:\n  notebook_interface: jupyterlab\n  binderhub_url: https://mybinder.org\n"
+        "  colab_url: https://colab.research.google.com\n"
+        "sphinx:\n  local_extensions:\n    repository_buttons: _ext\n", encoding="utf-8")
+    book = build_book(root, timeout=600)
+    assert book.returncode == 0, book.log[-3000:]
+    soup = _soup(book.html / "page.html")
     hrefs = [a["href"] for a in soup.find_all("a", href=True)]
-    assert any("mybinder.org" in h for h in hrefs)
-    assert any("colab.research.google.com" in h for h in hrefs)
-    sources = [t.get("src", "") for t in soup.find_all(["script", "img", "iframe"])]
-    assert [s for s in sources if "mybinder.org" in s or "colab.research.google.com" in s] == []
+    assert "https://github.com/example-owner/course" in hrefs
+    assert any(h.startswith("https://mybinder.org/v2/") for h in hrefs)
+    assert any(h.startswith("https://colab.research.google.com/") for h in hrefs)
+    sources = [tag.get("src", "") for tag in soup.find_all(["script", "img", "iframe"])]
+    assert [s for s in sources if "mybinder.org" in s or "colab.research" in s] == []
 
 
 def _readme_workflow() -> str:

@@ -2,8 +2,9 @@
 
 Every page of the table of contents is opened from a loopback HTTP server. A page passes when
 it logs no console error, requests nothing outside 127.0.0.1, typesets its mathematics with
-the local MathJax, and every image has loaded. A screenshot of each chapter is kept under
-``artifacts/screenshots/`` for a person to look at.
+the local MathJax, every image has loaded, and axe-core (``axe-playwright-python``, which ships
+the engine) finds no serious or critical accessibility violation. A screenshot of each chapter
+is kept under ``artifacts/screenshots/`` for a person to look at.
 
 Needs ``/usr/bin/chromium`` (``apt-get install chromium``; CI installs it); without it
 these tests skip.
@@ -32,6 +33,12 @@ sync_api = playwright_or_skip()
 
 
 PAGES = toc_files()
+# No CSSOM preload: axe-core would fetch the theme's stylesheets again to inspect them, and it
+# resolves their relative @import ("../basic.css") against the site root, a request for
+# /basic.css that fails and is logged as a console error on the page under test.
+AXE_OPTIONS = {"resultTypes": ["violations"], "preload": False}
+_AXE = pytest.importorskip("axe_playwright_python.sync_playwright",
+                           reason="pip install -r requirements.txt (needs axe-playwright-python)").Axe()
 
 
 @dataclass
@@ -45,6 +52,7 @@ class Visit:
     images: list[dict] = field(default_factory=list)
     animation_controls: dict = field(default_factory=dict)
     screenshot_bytes: int = 0  # size of the PNG this visit wrote (0: none taken)
+    axe_violations: list[dict] = field(default_factory=list)  # serious and critical only
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):
@@ -89,6 +97,11 @@ def _visit(context, base: str, page_name: str, screenshot: Path | None) -> Visit
         visit.math_elements = page.locator("mjx-container").count()
         visit.images = page.evaluate("""() => Array.from(document.querySelectorAll('main img'))
             .map(i => ({src: i.currentSrc || i.src || i.id, width: i.naturalWidth}))""")
+        visit.axe_violations = [
+            {"id": v["id"], "impact": v["impact"], "help": v["help"],
+             "targets": [n["target"] for n in v["nodes"]][:5]}
+            for v in _AXE.run(page, options=AXE_OPTIONS).response["violations"]
+            if v["impact"] in ("serious", "critical")]
         visit.animation_controls = page.evaluate("""() => ({
             animations: document.querySelectorAll('main .animation').length,
             sliders: document.querySelectorAll('main .animation input[type=range]').length,
@@ -144,6 +157,13 @@ def test_page_loads_without_console_errors(visits, page):
     assert visit.console_errors == []
     local_failures = [u for u in visit.failed_requests if u not in visit.outside_requests]
     assert local_failures == []
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_has_no_serious_or_critical_accessibility_violation(visits, page):
+    """Does axe-core, run on the rendered page, find no serious or critical violation (images
+    without alt text, unnamed controls, broken ARIA, insufficient contrast, ...)?"""
+    assert visits[page].axe_violations == []
 
 
 @pytest.mark.parametrize("page", PAGES)

@@ -14,6 +14,7 @@ import shutil
 import socket
 import struct
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -357,3 +358,45 @@ def test_full_mnist_offline_names_the_embedded_default(idx_fixture, tmp_path, mo
     assert "load_mnist()" in message
     assert "5,000" in message
     assert dead in message
+
+
+def _plain_copies(idx_fixture, folder: Path) -> dict[str, str]:
+    """Decompress the fixture's four files into ``folder`` under their official names; return
+    their SHA-256 by name (what MNIST_IDX_SHA256 holds for the real files)."""
+    folder.mkdir(parents=True)
+    hashes = {}
+    for fname in MNIST_FILES.values():
+        name = fname.removesuffix(".gz")
+        (folder / name).write_bytes(gzip.decompress((idx_fixture[0] / fname).read_bytes()))
+        hashes[name] = hashlib.sha256((folder / name).read_bytes()).hexdigest()
+    return hashes
+
+
+def test_full_mnist_uses_verified_uncompressed_files_without_network(idx_fixture, tmp_path,
+                                                                      monkeypatch):
+    """With the official content uncompressed in the cache (as a package may ship it) and
+    the mirror unreachable, does full=True load those files, train then test digits?"""
+    import actlab.data as data_mod
+
+    _, arrays, _ = idx_fixture
+    hashes = _plain_copies(idx_fixture, tmp_path / "mnist-idx")
+    monkeypatch.setattr(data_mod, "MNIST_IDX_SHA256", hashes)
+    dead = f"http://127.0.0.1:{_closed_loopback_port()}/"
+    ds = load_mnist(full=True, cache_dir=tmp_path, base_url=dead)
+    assert ds.test_start == 12 and len(ds) == 17
+    np.testing.assert_array_equal(ds.y, np.concatenate([arrays["train_labels"], arrays["test_labels"]]))
+
+
+def test_full_mnist_refuses_an_uncompressed_file_with_other_content(idx_fixture, tmp_path,
+                                                                     monkeypatch):
+    """Is an uncompressed copy whose SHA-256 is not the official one an error naming both
+    hashes, rather than silently used or silently replaced?"""
+    import actlab.data as data_mod
+
+    hashes = _plain_copies(idx_fixture, tmp_path / "mnist-idx")
+    real = hashes["train-labels-idx1-ubyte"]
+    hashes["train-labels-idx1-ubyte"] = "f" * 64
+    monkeypatch.setattr(data_mod, "MNIST_IDX_SHA256", hashes)
+    with pytest.raises(MNISTIntegrityError) as info:
+        load_mnist(full=True, cache_dir=tmp_path, base_url="http://127.0.0.1:9/")
+    assert real in str(info.value) and "f" * 64 in str(info.value)

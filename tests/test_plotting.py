@@ -75,17 +75,52 @@ def test_plotting_a_non_elementwise_activation_is_refused():
 
 def test_comparison_grid_has_one_panel_per_activation():
     """For 6 names and 4 columns, are there exactly 6 panels (2 rows, spare cells removed), each
-    titled with its label and holding actlab's function and derivative?"""
+    titled with its label, holding actlab's function and, on its own axis, its derivative?"""
     names = ["sigmoid", "tanh", "relu", "leaky_relu", "elu", "mish"]
     fig = P.comparison_grid(names, ncols=4)
-    assert len(fig.axes) == 6
-    assert fig.axes[0].get_gridspec().get_geometry() == (2, 4)
-    for ax, name in zip(fig.axes, names):
+    panels = fig.axes[:6]
+    assert len(fig.axes) == 12  # each panel and its derivative's twin axis
+    assert panels[0].get_gridspec().get_geometry() == (2, 4)
+    for ax, name in zip(panels, names):
         assert A.get(name).label in ax.get_title()
         np.testing.assert_array_equal(_line(ax, f"{name}:function").get_ydata(),
                                       A.get(name)(P.DEFAULT_X))
-        np.testing.assert_array_equal(_line(ax, f"{name}:derivative").get_ydata(),
+        np.testing.assert_array_equal(_line(ax.derivative_axes, f"{name}:derivative").get_ydata(),
                                       A.get(name).grad(P.DEFAULT_X))
+
+
+def test_comparison_grid_separates_function_and_derivative_and_prints_the_left_slope():
+    """Do f and f' differ in colour and line style, and does each panel write f' at its left
+    end, so that Leaky ReLU's slope 0.01 is readable beside ReLU's 0?"""
+    fig = P.comparison_grid(["relu", "leaky_relu"], ncols=2)
+    relu, leaky = fig.axes[:2]
+    f, d = _line(relu, "relu:function"), _line(relu.derivative_axes, "relu:derivative")
+    assert f.get_color() != d.get_color() and f.get_linestyle() != d.get_linestyle()
+    texts = {t.get_gid(): t.get_text() for ax in (relu, leaky) for t in ax.derivative_axes.texts}
+    assert texts["relu:left_slope"] == "f′(-5) = 0"
+    assert texts["leaky_relu:left_slope"] == "f′(-5) = 0.01"
+
+
+def test_curves_use_the_colour_blind_safe_palette_with_distinct_line_styles():
+    """Are overlapping curves (ReLU and Leaky ReLU agree for x > 0) drawn in Okabe-Ito colours,
+    each with its own line style, the earlier one wider so that both stay visible?"""
+    fig = P.plot_function_and_derivative(["relu", ("leaky_relu", {"alpha": 0.1})])
+    relu, leaky = _line(fig.axes[0], "relu:function"), _line(fig.axes[0], "leaky_relu:function")
+    assert {relu.get_color(), leaky.get_color()} <= set(P.PALETTE)
+    assert relu.get_color() != leaky.get_color()
+    assert relu.get_linestyle() != leaky.get_linestyle()
+    assert relu.get_linewidth() > leaky.get_linewidth()
+
+
+def test_use_style_sets_the_palette_and_line_styles_for_chapter_code():
+    """After use_style(), do a chapter's own ax.plot calls get Okabe-Ito colours and a new line
+    style per series?"""
+    with matplotlib.rc_context():
+        P.use_style()
+        fig, ax = plt.subplots()
+        lines = [ax.plot([0, 1], [i, i])[0] for i in range(3)]
+        assert [ln.get_color() for ln in lines] == list(P.PALETTE[:3])
+        assert len({ln.get_linestyle() for ln in lines}) == 3
 
 
 def test_comparison_grid_rejects_a_bad_column_count():
@@ -146,6 +181,21 @@ def test_gradient_norms_are_drawn_per_layer_on_a_log_scale(kind):
     else:
         np.testing.assert_array_equal(_line(ax, "sigmoid").get_ydata(), sigmoid)
         np.testing.assert_array_equal(_line(ax, "relu").get_xdata(), [1, 2, 3, 4])
+
+
+def test_gradient_norms_legend_does_not_cover_the_bars():
+    """Is the legend drawn outside the axes, clear of every bar (it used to sit on layer 1's)?"""
+    fig = P.gradient_norms({"sigmoid": [1e-6, 1e-3, 0.5], "tanh": [0.1, 0.2, 0.3],
+                            "relu": [0.3, 0.3, 0.3]})
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    legend = ax.get_legend().get_window_extent()
+    for container in ax.containers:
+        for bar in container.patches:
+            assert not legend.overlaps(bar.get_window_extent())
+    assert legend.x0 >= ax.get_window_extent().x1 - 1  # right of the plotting area
+    hatches = [c.patches[0].get_hatch() for c in ax.containers]
+    assert len(set(hatches)) == 3  # a second cue besides colour
 
 
 def test_gradient_norms_accept_real_layer_diagnostics():
