@@ -34,17 +34,24 @@ never scores an unexecuted test cell as passed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import copy
 import json
 import os
+import secrets
 import time
+from dataclasses import dataclass, field
 from queue import Empty
+from typing import Callable
 
 import zmq
 import zmq.asyncio
 from jupyter_client.kernelspec import KernelSpec
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import run_sync
+from jupyter_core.utils import ensure_async
 from nbclient import NotebookClient
+from nbclient.client import timestamp
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.v4 import new_output
 
@@ -172,12 +179,223 @@ def _interrupt_and_wait(client, grace: float) -> bool:
     return False
 
 
+# ---------------------------------------------------------------------------------------
+# Judged test cells
+
+
+TEST, TRUSTED, STUDENT = "test", "trusted", "student"
+# The code the kernel runs at a test cell's place: it only starts the agent, binds no name.
+AGENT_CODE = "__import__('actlab.grading.agent', fromlist=['serve']).serve({path!r}, {token!r})"
+# After the judge has its verdict, the agent must hand the kernel back within this long.
+AGENT_EXIT_GRACE_SECONDS = 5.0
+
+
+def instructor_cells(nb) -> dict[str, tuple[str, str]]:
+    """``grade_id -> (role, source)`` of an instructor notebook's locked code cells: ``test``
+    for autograded test cells, ``trusted`` for locked cells that are not graded (setup)."""
+    cells = {}
+    for cell in nb.cells:
+        meta = cell.get("metadata", {}).get("nbgrader") or {}
+        gid = meta.get("grade_id")
+        if cell.cell_type != "code" or not gid or meta.get("solution"):
+            continue
+        if meta.get("grade"):
+            cells[gid] = (TEST, cell.source)
+        elif meta.get("locked"):
+            cells[gid] = (TRUSTED, cell.source)
+    return cells
+
+
+@dataclass
+class Judging:
+    """What :func:`run_cells` needs to judge test cells instead of running them in the kernel.
+
+    ``client`` is the worker's warm judge; ``cells`` the instructor's locked cells
+    (:func:`instructor_cells`): only their sources ever run in the judge, whatever the
+    submitted notebook says; ``listen_path`` where the judge listens for the agent (in the
+    socket folder shared with the sandbox); ``kill`` ends the kernel's whole process tree
+    and ``unlock`` gives the socket folder to a new kernel (both for a restart)."""
+
+    client: object
+    cells: dict
+    listen_path: str
+    kill: Callable[[], None] = lambda: None
+    unlock: Callable[[], None] = lambda: None
+    restarts: int = 0
+    trusted_errors: list = field(default_factory=list)
+
+
+def cell_role(cell, judging: Judging | None) -> str:
+    meta = cell.get("metadata", {}).get("nbgrader") or {}
+    if judging is None or cell.cell_type != "code":
+        return STUDENT
+    role, _ = judging.cells.get(meta.get("grade_id"), (STUDENT, None))
+    # The submitted cell must still claim the instructor's role (intake restored it).
+    if role == TEST and not (meta.get("grade") and not meta.get("solution")):
+        return STUDENT
+    if role == TRUSTED and not (meta.get("locked") and not meta.get("grade") and not meta.get("solution")):
+        return STUDENT
+    return role
+
+
+def judged_outputs(grade_id: str, verdict: dict) -> list:
+    """The outputs of a judged test cell, as nbgrader's SaveAutoGrades scores them: the
+    test's own prints on stdout, then one line if it passed, or one error output (type,
+    capped message and, for the instructor's copy, the traceback)."""
+    outputs = []
+    if verdict.get("stdout"):
+        outputs.append(new_output("stream", name="stdout", text=verdict["stdout"]))
+    if verdict.get("passed"):
+        outputs.append(new_output("stream", name="stdout", text=f"{grade_id}: passed\n"))
+        return outputs
+    ename = str(verdict.get("ename") or "Error")
+    evalue = str(verdict.get("evalue") or "")[:MAX_VERDICT_CHARS]
+    tb = [str(line) for line in verdict.get("traceback") or []] or [f"{ename}: {evalue}"]
+    outputs.append(new_output("error", ename=ename, evalue=evalue, traceback=tb))
+    _truncate_error(outputs[-1])
+    return outputs
+
+
+MAX_VERDICT_CHARS = 2_000
+
+
+
+async def _settles(future, timeout: float) -> bool:
+    """Whether ``future`` finishes within ``timeout`` seconds (it is not cancelled)."""
+    if future.done():
+        return True
+    done, _ = await asyncio.wait({future}, timeout=max(0.0, timeout))
+    return bool(done)
+
+
+def _no_verdict(ename: str, why: str) -> dict:
+    return {"passed": False, "ename": ename, "evalue": why, "traceback": [f"{ename}: {why}"]}
+
+
+class JudgingClient(LimitedClient):
+    """LimitedClient that judges test cells (:class:`Judging`) instead of running them."""
+
+    judging: Judging | None = None
+    launch_args: dict = {}
+
+    async def _reply_to(self, msg_id: str) -> dict:
+        while True:
+            try:
+                msg = await ensure_async(self.kc.shell_channel.get_msg(timeout=1))
+            except Empty:
+                if not await ensure_async(self.km.is_alive()):
+                    raise DeadKernelError("Kernel died") from None
+                continue
+            if msg["parent_header"].get("msg_id") == msg_id:
+                return msg
+
+    async def _drain_iopub(self) -> None:
+        # What the kernel prints while it is judged is read and dropped, never kept.
+        while True:
+            await ensure_async(self.kc.iopub_channel.get_msg(timeout=None))
+
+    async def async_judge_cell(self, cell, index: int, timeout: float) -> str:
+        """Judge test cell ``cell`` in place. Returns how the kernel came out of it: ``ok``,
+        ``timed_out`` (interrupted in time), ``stuck`` (ignored the interrupt; killed) or
+        ``dead`` (died)."""
+        judging = self.judging
+        gid = cell.metadata["nbgrader"]["grade_id"]
+        source = judging.cells[gid][1]
+        client = judging.client
+        token = secrets.token_hex(16)
+        seq = client.next_seq()
+        started = timestamp()
+        deadline = time.monotonic() + timeout
+        loop = asyncio.get_running_loop()
+        msg_id = self.kc.execute(AGENT_CODE.format(path=judging.listen_path, token=token),
+                                 silent=True, store_history=False, allow_stdin=False,
+                                 stop_on_error=False)
+        verdict_f = loop.run_in_executor(None, client.test, source, gid, token, seq, None)
+        reply_t = asyncio.ensure_future(self._reply_to(msg_id))
+        drain_t = asyncio.ensure_future(self._drain_iopub())
+        how = "ok"
+        try:
+            done, _ = await asyncio.wait({verdict_f, reply_t}, timeout=max(0.0, deadline - time.monotonic()),
+                                         return_when=asyncio.FIRST_COMPLETED)
+            if not done or (verdict_f in done and not await _settles(
+                    reply_t, max(AGENT_EXIT_GRACE_SECONDS, deadline - time.monotonic()))):
+                # Past the cell's time (or the kernel keeps going after the test): interrupt.
+                how = "timed_out"
+                client.abort(seq, f"the test ran longer than {timeout:.0f} s and was stopped")
+                with contextlib.suppress(Exception):
+                    await ensure_async(self.km.interrupt_kernel())
+                if not await _settles(reply_t, INTERRUPT_GRACE_SECONDS):
+                    how = "stuck"
+                    judging.kill()
+            elif not verdict_f.done():
+                # The kernel finished the agent's request before the test was over: the
+                # agent never connected (a patched IPython), ended the connection, or died.
+                client.abort(seq, "the kernel did not serve the grader until the test ended")
+            if reply_t.done() and not reply_t.cancelled() and isinstance(reply_t.exception(), DeadKernelError):
+                how = "dead"
+            if not await _settles(verdict_f, INTERRUPT_GRACE_SECONDS if how == "ok" else 2 * INTERRUPT_GRACE_SECONDS):
+                client.close()  # a judge stuck in test code: a fresh one serves the next test
+                verdict = _no_verdict("JudgeError", "the grader's judge did not finish this test")
+            else:
+                try:
+                    verdict = verdict_f.result()
+                except Exception as exc:  # the judge process failed
+                    client.close()
+                    verdict = _no_verdict("JudgeError", f"the grader's judge failed: {exc}")
+        finally:
+            drain_t.cancel()
+            if not reply_t.done():
+                reply_t.cancel()
+        if how == "timed_out" and verdict.get("ename") not in ("TimeoutError",):
+            verdict = _no_verdict("TimeoutError", f"the test ran longer than {timeout:.0f} s and was stopped")
+        cell.outputs = judged_outputs(gid, verdict)
+        cell.execution_count = None
+        if self.record_timing:
+            cell.metadata["execution"] = {"iopub.status.busy": started, "shell.execute_reply": timestamp()}
+        return how
+
+    async def async_restart(self, upto: int, deadline: float, cell_timeout: float) -> bool:
+        """A new kernel in place of a killed one, with the cells above ``upto`` run again
+        (their outputs are not kept: the notebook shows the first run). False if the kernel
+        does not come up or a cell does not finish."""
+        judging = self.judging
+        km = self.km
+        judging.kill()
+        with contextlib.suppress(Exception):
+            await self._async_cleanup_kernel()
+        self.km = km
+        judging.unlock()
+        judging.restarts += 1
+        try:
+            await self.async_start_new_kernel(**self.launch_args)
+            await self.async_start_new_kernel_client()
+            await asyncio.get_running_loop().run_in_executor(None, judging.client.restarted)
+        except Exception:
+            return False
+        for j, cell in enumerate(self.nb.cells[:upto]):
+            if cell.cell_type != "code" or cell_role(cell, judging) == TEST:
+                continue
+            remaining = deadline - time.monotonic()
+            if remaining <= 1:
+                return False
+            self.timeout = max(1, int(min(cell_timeout, remaining)))
+            try:
+                await self.async_execute_cell(copy.deepcopy(cell), j)
+            except (CellTimeoutError, DeadKernelError):
+                return False
+            except Exception:
+                return False
+        return True
+
+
 def run_cells(nb, km: SandboxKernelManager, cell_timeout: float, notebook_timeout: float,
-              on_ready=None, **launch) -> tuple[str, str]:
+              on_ready=None, judging: Judging | None = None, **launch) -> tuple[str, str]:
     """Execute every code cell of ``nb`` (in place) in the kernel ``km`` starts.
 
     ``launch`` goes to ``start_kernel`` (``cwd``, ``env``, ``stderr``, ``independent``);
-    ``on_ready`` is called once the kernel has answered, before the first cell.
+    ``on_ready`` is called once the kernel has answered, before the first cell. With
+    ``judging``, test cells are judged (:class:`Judging`) and never reach the kernel; the
+    instructor's other locked cells run in the kernel and in the judge.
     Returns ``(status, detail)`` with status ``ok``, ``timed_out``, ``killed_memory`` or
     ``crashed``; never raises for anything the kernel does.
     """
@@ -185,7 +403,7 @@ def run_cells(nb, km: SandboxKernelManager, cell_timeout: float, notebook_timeou
         if cell.cell_type == "code":
             cell.outputs = []
             cell.execution_count = None
-    client = LimitedClient(
+    client = JudgingClient(
         nb,
         km=km,
         timeout=int(cell_timeout),
@@ -198,12 +416,22 @@ def run_cells(nb, km: SandboxKernelManager, cell_timeout: float, notebook_timeou
         shutdown_kernel="immediate",
         resources={},
     )
+    client.judging = judging
+    client.launch_args = dict(launch)
     if on_ready is not None:
         client.on_notebook_start = lambda **_: on_ready()
     status, detail = "ok", ""
     deadline = time.monotonic() + notebook_timeout
     stopped_at: int | None = None
     index = -1
+    judge_error = None
+    if judging is not None and any(cell_role(c, judging) == TEST for c in nb.cells):
+        try:
+            judging.client.begin(judging.listen_path)
+        except Exception as exc:  # the grader's fault: say so in every test cell
+            judge_error = f"the grader's judge could not start: {exc}"
+    else:
+        judging = client.judging = None
     try:
         # We made the manager, so nbclient would leave the kernel running: ask it to clean up.
         with client.setup_kernel(cleanup_kc=True, **launch):
@@ -215,6 +443,30 @@ def run_cells(nb, km: SandboxKernelManager, cell_timeout: float, notebook_timeou
                     status, detail, stopped_at = "timed_out", "whole-notebook time limit reached", index
                     cell.outputs.append(error_output("NotebookTimeoutError", detail))
                     break
+                role = cell_role(cell, judging)
+                if role == TEST:
+                    gid = cell.metadata["nbgrader"]["grade_id"]
+                    if judge_error:
+                        cell.outputs = [error_output("JudgeError", judge_error)]
+                        status, detail = "crashed", judge_error
+                        continue
+                    how = run_sync(client.async_judge_cell)(cell, index, min(cell_timeout, remaining))
+                    if how == "dead":
+                        status, detail, stopped_at = "crashed", f"kernel died while {gid} was judged", index
+                        break
+                    if how == "timed_out":
+                        status = "timed_out"
+                        detail = f"{gid}: the student's code ran past the time limit; interrupted"
+                    elif how == "stuck":
+                        status = "timed_out"
+                        detail = (f"{gid}: the student's code ignored the interrupt; kernel killed "
+                                  "and restarted")
+                        if not run_sync(client.async_restart)(index, deadline, cell_timeout):
+                            detail = (f"{gid}: the student's code ignored the interrupt; the "
+                                      "restarted kernel could not run the cells above again")
+                            stopped_at = index
+                            break
+                    continue
                 clipped = remaining < cell_timeout
                 client.timeout = max(1, int(min(cell_timeout, remaining)))
                 try:
@@ -241,6 +493,14 @@ def run_cells(nb, km: SandboxKernelManager, cell_timeout: float, notebook_timeou
                     status, detail, stopped_at = "crashed", f"kernel died in cell {index}", index
                     cell.outputs.append(error_output("DeadKernelError", detail))
                     break
+                if role == TRUSTED and judging is not None and not judge_error:
+                    gid = cell.metadata["nbgrader"]["grade_id"]
+                    try:
+                        result = judging.client.trusted(judging.cells[gid][1], gid, cell_timeout)
+                    except Exception as exc:
+                        result = {"ok": False, "error": str(exc)}
+                    if not result.get("ok"):
+                        judging.trusted_errors.append(f"{gid}: {result.get('error')}")
                 if status == "ok" and any(
                     o.get("output_type") == "error" and o.get("ename") == "MemoryError"
                     for o in cell.outputs
@@ -255,6 +515,8 @@ def run_cells(nb, km: SandboxKernelManager, cell_timeout: float, notebook_timeou
         if index >= 0 and nb.cells[index].cell_type == "code":
             nb.cells[index].outputs.append(error_output("KernelError", detail))
     finally:
+        if judging is not None:
+            judging.client.end()
         km.destroy_context()
     if stopped_at is not None:
         for later in nb.cells[stopped_at + 1:]:

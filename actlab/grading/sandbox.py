@@ -276,6 +276,12 @@ def _python_roots() -> list[str]:
     return sorted(roots)
 
 
+def _package_dir() -> str:
+    import actlab
+
+    return os.path.dirname(os.path.abspath(actlab.__file__))
+
+
 def _system_binds() -> list[str]:
     args: list[str] = ["--ro-bind", "/usr", "/usr"]
     for name in ("bin", "lib", "lib64", "lib32", "sbin"):
@@ -336,8 +342,12 @@ HOME = "/home/student"
 WORK = f"{HOME}/work"
 
 
-def _bwrap_command(scratch: Path, limits: Limits, uid: int, ipc_dir: Path, copy_files: bool) -> list[str]:
-    """bwrap ... setpriv ... python -m ipykernel_launcher -f {connection_file}."""
+def _bwrap_command(scratch: Path, limits: Limits, uid: int, ipc_dir: Path, copy_files: bool,
+                   package: Path | None = None) -> list[str]:
+    """bwrap ... setpriv ... python -m ipykernel_launcher -f {connection_file}.
+
+    ``package``: a filtered copy of the actlab package (:mod:`actlab.grading.allowlist`)
+    mounted over the real one, so the kernel can import only the modules it allows."""
     args = [
         BWRAP,
         "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
@@ -362,6 +372,8 @@ def _bwrap_command(scratch: Path, limits: Limits, uid: int, ipc_dir: Path, copy_
     ]
     for root in _python_roots():
         args += ["--ro-bind", root, root]
+    if package is not None:
+        args += ["--ro-bind", str(package), _package_dir()]
     args += [
         "--chdir", WORK,
         SETPRIV, f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
@@ -438,7 +450,8 @@ def _has_files(folder: Path) -> bool:
 
 
 def execute_notebook(nb, workdir: str | None = None, limits: Limits | None = None,
-                     sandbox: bool = True):
+                     sandbox: bool = True, instructor: dict | None = None,
+                     declaration=None):
     """Execute ``nb`` (an nbformat v4 NotebookNode) with its kernel in the sandbox.
 
     ``workdir``: the submission folder whose non-notebook files the notebook may read.
@@ -446,8 +459,13 @@ def execute_notebook(nb, workdir: str | None = None, limits: Limits | None = Non
     the kernel produced (cells that never ran carry an error output, so nbgrader cannot
     score them as passed), and the outcome dict (status, detail, seconds).
     ``sandbox=False`` runs the same kernel without bubblewrap (``--no-sandbox``).
+    ``instructor``: the instructor's locked cells (:func:`executor.instructor_cells`); with
+    it, test cells are judged by this worker's judge and never reach the kernel.
+    ``declaration``: the problem set's :class:`~actlab.grading.allowlist.Declaration`; the
+    sandbox then holds only the actlab modules it allows.
     """
     from . import executor
+    from .judge import judge_client
 
     limits = limits or Limits()
     start = time.monotonic()
@@ -459,6 +477,7 @@ def execute_notebook(nb, workdir: str | None = None, limits: Limits | None = Non
     cgroups = _CGroups(limits) if sandbox else None
     timed_out_hard = threading.Event()
     stderr_tail = ""
+    judging = None
     hard_limit = limits.notebook_timeout + STARTUP_GRACE_SECONDS
     try:
         _copy_submission_files(workdir, scratch / "submission")
@@ -471,9 +490,15 @@ def execute_notebook(nb, workdir: str | None = None, limits: Limits | None = Non
         # The kernel's sockets: a folder the kernel owns while it binds them (see executor).
         ipc_dir = scratch / "ipc"
         ipc_dir.mkdir(mode=0o700)
+        package = None
+        if sandbox and declaration is not None:
+            from .allowlist import filtered_package
+
+            package = filtered_package(declaration, scratch / "actlab")
         if sandbox:
             os.chown(ipc_dir, uid, uid)
-            command = _bwrap_command(scratch, limits, uid, ipc_dir, _has_files(scratch / "submission"))
+            command = _bwrap_command(scratch, limits, uid, ipc_dir, _has_files(scratch / "submission"),
+                                     package)
             env = _child_env(HOME)
             launch = {"cwd": str(scratch), "independent": True}
         else:
@@ -491,6 +516,11 @@ def execute_notebook(nb, workdir: str | None = None, limits: Limits | None = Non
             os.chown(ipc_dir, os.getuid(), os.getgid())
             os.chmod(ipc_dir, 0o755)
 
+        def unlock_sockets():
+            # A restarted kernel binds its sockets anew; it gets the folder back until then.
+            os.chown(ipc_dir, uid, uid)
+            os.chmod(ipc_dir, 0o700)
+
         def kill_sandbox():
             # The whole tree goes, whatever the kernel left running.
             _kill_process_group(km)
@@ -501,6 +531,11 @@ def execute_notebook(nb, workdir: str | None = None, limits: Limits | None = Non
             timed_out_hard.set()
             kill_sandbox()
 
+        if instructor:
+            judging = executor.Judging(
+                client=judge_client(), cells=instructor, listen_path=str(ipc_dir / "judge.sock"),
+                kill=kill_sandbox, unlock=unlock_sockets if sandbox else (lambda: None))
+
         timer = threading.Timer(hard_limit, watchdog)
         timer.daemon = True
         stderr_path = scratch / "stderr.txt"
@@ -509,7 +544,7 @@ def execute_notebook(nb, workdir: str | None = None, limits: Limits | None = Non
             try:
                 status, detail = executor.run_cells(
                     out_nb, km, limits.cell_timeout, limits.notebook_timeout,
-                    on_ready=lock_sockets if sandbox else None,
+                    on_ready=lock_sockets if sandbox else None, judging=judging,
                     env=env, stdout=subprocess.DEVNULL, stderr=stderr_file, **launch)
             finally:
                 timer.cancel()
@@ -540,6 +575,8 @@ def execute_notebook(nb, workdir: str | None = None, limits: Limits | None = Non
                 cell.outputs = [executor.error_output("InvalidOutputError", detail)]
                 cell.execution_count = None
     outcome = {"status": status, "detail": detail[:2000], "seconds": round(time.monotonic() - start, 3)}
+    if judging is not None:
+        outcome["judge"] = {"restarts": judging.restarts, "trusted_errors": judging.trusted_errors}
     out_nb.metadata.setdefault("actlab", {})["sandbox"] = outcome
     return out_nb, outcome
 
@@ -581,7 +618,10 @@ class SandboxedExecute(NbGraderPreprocessor):
 
     def preprocess(self, nb, resources):
         workdir = (resources or {}).get("metadata", {}).get("path")
-        out_nb, outcome = execute_notebook(nb, workdir, self.limits, sandbox=self.use_sandbox)
+        grading = (resources or {}).get("actlab", {})
+        out_nb, outcome = execute_notebook(nb, workdir, self.limits, sandbox=self.use_sandbox,
+                                           instructor=grading.get("instructor_cells"),
+                                           declaration=grading.get("declaration"))
         resources.setdefault("actlab", {})["sandbox"] = outcome
         if outcome["status"] != "ok":
             self.log.warning("sandbox: %s (%s)", outcome["status"], outcome["detail"])
