@@ -10,7 +10,12 @@ helpers, so learners get the same specific messages everywhere:
 * :func:`centred_difference` is the independent reference for every ``*_grad``;
 * :class:`Checks` counts a cell's checks and keeps the detail of a failed one, so that the
   cell asserts each check itself (its traceback is the cell's line and the course's message)
-  and, when all pass, prints one line such as ``✓ sigmoid: 6 checks passed``.
+  and, when all pass, prints one line such as ``✓ sigmoid: 6 checks passed``;
+* :func:`allow_actlab` (from :mod:`actlab.guard`) is each problem set's declaration of the
+  ``actlab`` modules its notebook may import.
+
+This module imports no course reference (``actlab.activations``, ``gradcheck``, ``nn``, ...):
+every notebook imports it, also those that may not use them.
 
 ``from actlab.checks import quiet, contract_problems`` is what the notebooks write;
 ``actlab.assignments`` re-exports the same names for the notebooks already handed out,
@@ -24,10 +29,10 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from .gradcheck import numerical_elementwise_grad
+from .guard import allow_actlab
 
 __all__ = ["EXTREME_INPUTS", "CONTRACT_KINDS", "Checks", "quiet", "contract_problems",
-           "centred_difference"]
+           "centred_difference", "allow_actlab"]
 
 #: Inputs at which every activation must stay finite and silent (the course contract: |x| <= 1e4).
 EXTREME_INPUTS = (-1e4, -1e3, -88.8, -30.0, -1.0, -1e-3, 0.0, 1e-3, 1.0, 30.0, 88.8, 1e3, 1e4)
@@ -147,12 +152,16 @@ def centred_difference(f: Callable, x, h: float = 1e-6, **params) -> np.ndarray:
     """Elementwise derivative of an elementwise ``f`` by centred differences, in float64.
 
     ``x`` any shape; returns float64 of ``x``'s shape. Used as the independent reference for
-    every ``*_grad`` in the problem sets (away from kinks). It is
-    :func:`actlab.gradcheck.numerical_elementwise_grad` with ``f``'s keyword parameters
-    bound and the problem sets' step.
+    every ``*_grad`` in the problem sets (away from kinks). Same formula as
+    :func:`actlab.gradcheck.numerical_elementwise_grad`, written here because the learner
+    helpers must not import a course reference: a problem set that does not allow
+    ``actlab.gradcheck`` is graded without it (see :mod:`actlab.guard`).
     """
     __tracebackhide__ = True
-    return numerical_elementwise_grad(lambda z: f(z, **params), x, h)
+    x = np.asarray(x, dtype=np.float64)
+    plus = np.asarray(f(x + h, **params), dtype=np.float64)
+    minus = np.asarray(f(x - h, **params), dtype=np.float64)
+    return (plus - minus) / (2 * h)
 
 
 
