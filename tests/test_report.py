@@ -39,7 +39,8 @@ def test_fractional_points_are_reported_as_such_not_rounded_to_whole_points(tmp_
 def test_details_csv_scores_each_graded_cell_in_notebook_order(graded_demo):
     """Does details.csv give every graded cell of every submission its own score, in notebook order?"""
     rows = read_csv_rows(graded_demo.out / "details.csv")
-    assert list(rows[0]) == ["student_id", "assignment", "notebook", "grade_id", "score", "max_score"]
+    assert list(rows[0]) == ["student_id", "assignment", "notebook", "grade_id", "score", "max_score",
+                             "reason"]
     by_student = {}
     for r in rows:
         by_student.setdefault(r["student_id"], []).append((r["grade_id"], r["score"], r["max_score"]))

@@ -75,7 +75,9 @@ class GradeRow(NamedTuple):
 
 @dataclass
 class NotebookResult:
-    """The outcome for one notebook: its status, and a :class:`GradeRow` per graded cell."""
+    """The outcome for one notebook: its status, and a :class:`GradeRow` per graded cell.
+
+    ``test_reasons`` says, per failed test cell (grade_id), why it failed in one line."""
 
     name: str
     status: str
@@ -84,6 +86,7 @@ class NotebookResult:
     feedback_html: str | None = None
     autograded: bytes | None = None
     findings: list = field(default_factory=list)
+    test_reasons: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -199,7 +202,8 @@ def warm_up() -> str:
     _preprocessor_classes()
     _feedback_exporter()
     for name in ("nbgrader.api", "actlab.grading.sandbox", "actlab.grading.intake",
-                 "actlab.grading.integrity"):
+                 "actlab.grading.integrity", "actlab.grading.judge", "actlab.grading.feedback",
+                 "actlab.grading.allowlist"):
         importlib.import_module(name)
     return f"{os.uname().nodename}:{os.getpid()}"
 
@@ -321,9 +325,23 @@ def _run_in(tmp: Path, spec: JobSpec, clock: _Clock) -> list[NotebookResult]:
             continue
         # intake.load_checked read it with nbformat.reads: one source string per cell, as
         # the scan and nbgrader's checksums expect.
+        instructor = _instructor(tmp / "source" / spec.assignment / f"{name}.ipynb")
         results.append(_grade_notebook(verdict.notebook, name, spec, config, db_url, work_dir,
-                                       clock))
+                                       clock, instructor))
     return results
+
+
+def _instructor(path: Path) -> dict:
+    """What grading takes from the instructor's own notebook, never from the student's: the
+    locked cells the judge runs (setup and tests, hidden tests included) and the problem
+    set's declaration of the actlab modules it allows."""
+    import nbformat
+
+    from .allowlist import read_declaration
+    from .executor import instructor_cells
+
+    nb = nbformat.read(path, as_version=4)
+    return {"instructor_cells": instructor_cells(nb), "declaration": read_declaration(nb)}
 
 
 def _grades(db_url, spec, name, zero=False) -> list:
@@ -345,10 +363,11 @@ def _grades(db_url, spec, name, zero=False) -> list:
     return rows
 
 
-def _grade_notebook(nb, name, spec, config, db_url, work_dir, clock):
+def _grade_notebook(nb, name, spec, config, db_url, work_dir, clock, instructor):
     import nbformat
     from nbgrader.utils import setenv
 
+    from .feedback import test_reasons
     from .integrity import scan
     from .sandbox import SandboxedExecute
 
@@ -364,6 +383,8 @@ def _grade_notebook(nb, name, spec, config, db_url, work_dir, clock):
         "metadata": {"name": name, "path": str(work_dir)},
         "nbgrader": {"student": spec.student_id, "assignment": spec.assignment,
                      "notebook": name, "db_url": db_url},
+        # Read by SandboxedExecute: test cells are judged outside the kernel.
+        "actlab": dict(instructor),
     })
     with clock.phase("sanitize"):
         for cls in sanitize:
@@ -375,9 +396,10 @@ def _grade_notebook(nb, name, spec, config, db_url, work_dir, clock):
             with clock.phase("bookkeeping"):
                 nb, resources = cls(config=config)(nb, resources)
             continue
-        # In place of nbgrader's Execute, which would run the kernel with our rights:
-        # SandboxedExecute runs it under bubblewrap (or, with --no-sandbox, with the same
-        # limits and caps but no isolation) and records how that went.
+        # In place of nbgrader's Execute, which would run the kernel with our rights and the
+        # tests inside it: SandboxedExecute runs the kernel under bubblewrap (or, with
+        # --no-sandbox, with the same limits and caps but no isolation), has the judge run
+        # every test cell against it, and records how that went.
         wall0 = time.time()
         with clock.phase("execute"), setenv(NBGRADER_EXECUTION="autograde"):
             nb, resources = SandboxedExecute(config=config, use_sandbox=spec.sandbox)(nb, resources)
@@ -392,20 +414,25 @@ def _grade_notebook(nb, name, spec, config, db_url, work_dir, clock):
     grades = _grades(db_url, spec, name)
     with clock.phase("feedback"):
         html = _feedback_html(nb, resources)
+    # The scan is information for the instructor: it can change the status, never a score.
     if findings and status == "graded":
         status, reason = "tampering_suspected", "; ".join(findings)
     return NotebookResult(name, status, reason, grades=grades, feedback_html=html,
-                          autograded=nbformat.writes(nb).encode(), findings=findings)
+                          autograded=nbformat.writes(nb).encode(), findings=findings,
+                          test_reasons=test_reasons(nb))
 
 
 def _feedback_html(nb, resources) -> str:
-    """nbgrader's feedback page for an autograded notebook (GetGrades + feedback template)."""
+    """nbgrader's feedback page for an autograded notebook (GetGrades + feedback template),
+    rendered from the student's copy: no hidden test line, no test traceback."""
     import copy
 
     from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
     from nbgrader.preprocessors import GetGrades
 
-    nb = copy.deepcopy(nb)
+    from .feedback import student_copy
+
+    nb = student_copy(nb)
     resources = copy.copy(resources)
     resources["nbgrader"] = dict(resources["nbgrader"])
     nb, resources = GetGrades()(nb, resources)

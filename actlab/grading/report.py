@@ -20,7 +20,7 @@ from .course import AssignmentTemplate, ensure_tools_on_path, unpack_folder
 from .job import STATUSES, JobResult
 
 GRADES_COLUMNS = ("student_id", "assignment", "score", "max_score", "status")
-DETAILS_COLUMNS = ("student_id", "assignment", "notebook", "grade_id", "score", "max_score")
+DETAILS_COLUMNS = ("student_id", "assignment", "notebook", "grade_id", "score", "max_score", "reason")
 
 
 def fmt_score(x: float) -> str:
@@ -33,14 +33,25 @@ def _sorted(results):
 
 
 def detail_rows(result: JobResult, template: AssignmentTemplate) -> list[tuple]:
-    """One row per graded cell of the assignment, in notebook order.
+    """One row per graded cell of the assignment, in notebook order, with the reason a test
+    lost its points (empty when it passed or is graded by hand).
 
     A cell the job did not report (its notebook crashed before grading) scores 0.
     """
     got = {(nb.name, g.grade_id): g.score for nb in result.notebooks for g in nb.grades}
-    return [(result.student_id, result.assignment, c.notebook, c.grade_id,
-             fmt_score(got.get((c.notebook, c.grade_id), 0.0)), fmt_score(c.max_score))
-            for c in template.cells]
+    why = {(nb.name, gid): text for nb in result.notebooks
+           for gid, text in getattr(nb, "test_reasons", {}).items()}
+    status = {nb.name: nb for nb in result.notebooks}
+    rows = []
+    for c in template.cells:
+        reason = why.get((c.notebook, c.grade_id), "")
+        nb = status.get(c.notebook)
+        if not reason and (c.notebook, c.grade_id) not in got and nb is not None:
+            reason = f"{nb.status}: {nb.reason}" if nb.reason else nb.status
+        rows.append((result.student_id, result.assignment, c.notebook, c.grade_id,
+                     fmt_score(got.get((c.notebook, c.grade_id), 0.0)), fmt_score(c.max_score),
+                     reason))
+    return rows
 
 
 def write_csvs(results: list[JobResult], templates: dict[str, AssignmentTemplate], out: Path,
