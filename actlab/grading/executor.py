@@ -188,6 +188,8 @@ TEST, TRUSTED, STUDENT = "test", "trusted", "student"
 AGENT_CODE = "__import__('actlab.grading.agent', fromlist=['serve']).serve({path!r}, {token!r})"
 # After the judge has its verdict, the agent must hand the kernel back within this long.
 AGENT_EXIT_GRACE_SECONDS = 5.0
+# The kernel's reply to the agent's request and the judge's verdict race each other.
+VERDICT_GRACE_SECONDS = 2.0
 
 
 def instructor_cells(nb) -> dict[str, tuple[str, str]]:
@@ -327,9 +329,9 @@ class JudgingClient(LimitedClient):
                 if not await _settles(reply_t, INTERRUPT_GRACE_SECONDS):
                     how = "stuck"
                     judging.kill()
-            elif not verdict_f.done():
-                # The kernel finished the agent's request before the test was over: the
-                # agent never connected (a patched IPython), ended the connection, or died.
+            elif not await _settles(verdict_f, VERDICT_GRACE_SECONDS):
+                # The kernel finished the agent's request and no verdict follows: the agent
+                # never connected (a patched IPython), ended the connection, or died.
                 client.abort(seq, "the kernel did not serve the grader until the test ended")
             if reply_t.done() and not reply_t.cancelled() and isinstance(reply_t.exception(), DeadKernelError):
                 how = "dead"

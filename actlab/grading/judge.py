@@ -239,6 +239,8 @@ class Session:
             except BaseException as exc:  # the test failed: that is the verdict
                 return _verdict(exc, stdout, start, filename, self.unavailable)
             finally:
+                # The test is over: a stop request that crosses the verdict changes nothing.
+                self.seq = None
                 self._goodbye()
             for name in list(self.from_kernel):
                 if self.ns.get(name, _MISSING) is not self.from_kernel[name]:
@@ -282,7 +284,8 @@ class Session:
         if channel is None:
             return
         if not channel.closed:
-            with contextlib.suppress(wire.WireError, wire.RemoteError, OSError, wire.NotData):
+            with contextlib.suppress(wire.WireError, wire.RemoteError, OSError, wire.NotData,
+                                     JudgeAborted):
                 channel.request("bye")
         channel.sock.close()
         self.callbacks.clear()

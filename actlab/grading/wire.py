@@ -194,7 +194,7 @@ class Encoder:
         if cls is dict:
             return {"d": [[self.encode(k, depth + 1, where), self.encode(v, depth + 1, where)]
                           for k, v in value.items()]}
-        if cls is np.ndarray:
+        if isinstance(value, np.ndarray):
             check_array(value, where)
             data = _npy_bytes(value)
             self._add(len(data), where)
@@ -385,7 +385,8 @@ def rebuild_exception(err: RemoteError) -> Exception:
     if issubclass(cls, (StopIteration, StopAsyncIteration)):
         cls = RuntimeError
     message = err.message
-    if cls.__name__ != err.type_name:
+    # NotData's own message says what happened; other foreign classes are named.
+    if cls.__name__ != err.type_name and err.type_name != "NotData":
         message = f"{err.type_name}: {message}" if message else err.type_name
     try:
         return cls(message) if message else cls()
