@@ -50,3 +50,15 @@ c.KernelManager.transport_encryption = "auto"
 
 # A runaway student loop must not hold the grader forever (seconds per cell).
 c.Execute.timeout = 120
+
+# Feedback returned to students (formgrader, `nbgrader generate_feedback`) never shows a
+# hidden test: ClearHiddenTests removes the hidden lines from the test cells' source and
+# HideTestDetails reduces each test's output to its verdict, without the traceback that
+# would quote them. The autograded notebooks keep everything, for the instructor.
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402
+from nbgrader.preprocessors import ClearHiddenTests, GetGrades  # noqa: E402
+
+from actlab.grading.feedback import HideTestDetails  # noqa: E402
+
+c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, ClearHiddenTests,
+                                    HideTestDetails]
