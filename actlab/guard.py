@@ -107,7 +107,7 @@ def _guarded_import(name, globals=None, locals=None, fromlist=(), level=0):
     frame = sys._getframe(1)
     if module == "actlab" or module.startswith("actlab."):
         wanted = [module] + [f"{module}.{item}" for item in (fromlist or ()) if isinstance(item, str)
-                             and item != "*" and _is_module(f"{module}.{item}")]
+                             and item != "*" and _may_be_submodule(module, item)]
         refused = [m for m in wanted if not _is_allowed(m)]
         if refused and not _importer_is_exempt(frame):
             raise _refuse(refused[0])
@@ -117,17 +117,18 @@ def _guarded_import(name, globals=None, locals=None, fromlist=(), level=0):
     return result
 
 
-def _is_module(dotted: str) -> bool:
-    if dotted in sys.modules:
-        return True
-    parent, _, leaf = dotted.rpartition(".")
-    pkg = sys.modules.get(parent)
-    paths = getattr(pkg, "__path__", None)
-    if not paths:
-        return False
-    import importlib.machinery
+def _may_be_submodule(package: str, item: str) -> bool:
+    """Whether ``from package import item`` may import a module (it must then be allowed).
 
-    return importlib.machinery.PathFinder.find_spec(dotted, paths) is not None
+    Decided without looking for a file: in the grading sandbox a refused module's file is
+    absent, and the learner should still get the guard's explanation."""
+    parent = sys.modules.get(package)
+    if parent is None:
+        return package in ("actlab", "actlab.grading")
+    if not hasattr(parent, "__path__"):
+        return False
+    value = getattr(parent, item, None)
+    return value is None or isinstance(value, type(sys))
 
 
 class _Finder(importlib.abc.MetaPathFinder):
