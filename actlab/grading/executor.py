@@ -1,8 +1,8 @@
 """The trusted half of sandboxed execution: nbclient in the grader, only the kernel in bwrap.
 
 :mod:`actlab.grading.sandbox` starts the student's IPython kernel inside bubblewrap and
-this module drives it from the grading process itself, exactly as nbgrader's ``Execute``
-drives a kernel, with three differences:
+this module drives it from the grading process itself, as nbgrader's ``Execute`` drives a
+kernel, with these differences:
 
 * the kernel command is the sandbox command (``sh`` joining the cgroups, ``prlimit``,
   ``bwrap``, ``setpriv``, then ``python -m ipykernel_launcher``), given in memory as the
@@ -16,19 +16,24 @@ drives a kernel, with three differences:
 * every message is capped at :data:`MAX_MESSAGE_BYTES` (ZMQ drops a peer that sends a
   larger one), each cell keeps at most :data:`MAX_OUTPUT_BYTES_PER_CELL` of output, and
   interrupts are sent as ``interrupt_request`` messages (the grader cannot signal a process
-  in another pid namespace by pid; a kernel that ignores the interrupt is killed).
+  in another pid namespace by pid; a kernel that ignores the interrupt is killed);
+* with a :class:`Judging`, autograded test cells never reach the kernel. At a test cell's
+  place the kernel gets a silent request that starts :mod:`actlab.grading.agent`, and the
+  worker's judge (:mod:`actlab.grading.judge`) runs the instructor's source of that cell
+  against it; the cell's outputs become the judge's verdict (one line, or one error), which
+  nbgrader's ``SaveAutoGrades`` then scores. The instructor's other locked cells (setup)
+  run in the kernel and in the judge.
 
-Before, a second Python process inside the sandbox ran nbclient and piped the outputs back;
-importing nbclient there cost about 0.45 s per notebook. The trust boundary is now the
-Jupyter protocol, the same one stock nbgrader and every notebook server rely on: the kernel
-can say anything in its messages, but what it says only becomes cell outputs, which
-nbgrader then checks as it always does.
+The kernel can say anything in its messages, but what it says only becomes the outputs of
+the cells that are not tests; scores come from the judge.
 
 Timeouts: a cell that exceeds its time gets a ``CellTimeoutError``; the kernel is
 interrupted and, if it is idle again within :data:`INTERRUPT_GRACE_SECONDS`, later cells run
 as in stock nbgrader. A kernel that ignores the interrupt is killed, and so is one that hits
 the whole-notebook limit; every later code cell then gets a ``NotRunError`` so that nbgrader
-never scores an unexecuted test cell as passed.
+never scores an unexecuted test cell as passed. A judged test that runs past its time is
+interrupted the same way; if the kernel ignores that, it is killed and restarted, and the
+cells above the next test run again (:meth:`JudgingClient.async_restart`).
 """
 
 from __future__ import annotations
@@ -427,16 +432,18 @@ def run_cells(nb, km: SandboxKernelManager, cell_timeout: float, notebook_timeou
     stopped_at: int | None = None
     index = -1
     judge_error = None
-    if judging is not None and any(cell_role(c, judging) == TEST for c in nb.cells):
-        try:
-            judging.client.begin(judging.listen_path)
-        except Exception as exc:  # the grader's fault: say so in every test cell
-            judge_error = f"the grader's judge could not start: {exc}"
-    else:
+    if judging is None or not any(cell_role(c, judging) == TEST for c in nb.cells):
         judging = client.judging = None
     try:
         # We made the manager, so nbclient would leave the kernel running: ask it to clean up.
         with client.setup_kernel(cleanup_kc=True, **launch):
+            if judging is not None:
+                # After the kernel start, so that a judge process that is still starting
+                # up does so at the same time as the kernel.
+                try:
+                    judging.client.begin(judging.listen_path)
+                except Exception as exc:  # the grader's fault: say so in every test cell
+                    judge_error = f"the grader's judge could not start: {exc}"
             for index, cell in enumerate(nb.cells):
                 if cell.cell_type != "code":
                     continue

@@ -110,7 +110,8 @@ class JobResult:
 
     @property
     def overhead(self) -> float:
-        """Job time not spent executing the student's cells in the kernel."""
+        """Job time spent neither in the student's code nor in the tests: everything but the
+        kernel's cells and the judged test cells (``cells``)."""
         return self.timings.get("total", 0.0) - self.timings.get("cells", 0.0)
 
 
@@ -205,6 +206,14 @@ def warm_up() -> str:
                  "actlab.grading.integrity", "actlab.grading.judge", "actlab.grading.feedback",
                  "actlab.grading.allowlist"):
         importlib.import_module(name)
+    import multiprocessing
+
+    if multiprocessing.parent_process() is not None:
+        # A pool worker: its judge starts now, while the pool hands out the first jobs. (A
+        # parent that forks workers must not start one: the workers would share it.)
+        from .judge import prestart
+
+        prestart()
     return f"{os.uname().nodename}:{os.getpid()}"
 
 
@@ -252,7 +261,8 @@ def run_job(spec: JobSpec) -> JobResult:
 
     Timings (seconds): ``unpack`` (private course folder), ``intake``, ``sanitize``
     (nbgrader's restore of locked cells), ``execute`` (kernel start, sandbox and cells),
-    ``cells`` (kernel time inside cells, part of ``execute``), ``kernel_start`` (from the
+    ``cells`` (time inside cells: the kernel's cells and the judged test cells, proxied calls
+    into the kernel included; part of ``execute``), ``kernel_start`` (from the
     start of execution to the first cell, part of ``execute``), ``bookkeeping`` (saving
     grades into the gradebook), ``feedback`` (HTML) and ``total``.
     """

@@ -689,18 +689,33 @@ class JudgeClient:
         self._ready = False
 
 
-_clients: dict[tuple[int, int], JudgeClient] = {}
+_idle: dict[int, list[JudgeClient]] = {}
+_idle_lock = threading.Lock()
 
 
-def judge_client() -> JudgeClient:
-    """The judge of this process and thread, started on first use and kept warm."""
-    key = (os.getpid(), threading.get_ident())
-    client = _clients.get(key)
-    if client is None:
-        client = _clients[key] = JudgeClient()
+@contextlib.contextmanager
+def borrowed_judge():
+    """A warm judge of this process for one notebook, returned to the process's pool after.
+
+    A sequential grader and a pool worker keep reusing one; concurrent jobs in threads (a
+    Dask worker) each get their own. Keyed by pid, so a forked child never shares its
+    parent's."""
+    with _idle_lock:
+        idle = _idle.setdefault(os.getpid(), [])
+        client = idle.pop() if idle else JudgeClient()
     if not client.alive():
         client.start()
-    return client
+    try:
+        yield client
+    finally:
+        with _idle_lock:
+            _idle.setdefault(os.getpid(), []).append(client)
+
+
+def prestart() -> None:
+    """Start this process's judge now (it imports numpy, scipy and actlab in the background)."""
+    with borrowed_judge():
+        pass
 
 
 if __name__ == "__main__":

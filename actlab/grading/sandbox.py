@@ -10,8 +10,11 @@ stays outside. What the sandbox guarantees, each proven in ``tests/test_sandbox.
 * no network (``--unshare-net``: the only interface is a private loopback; the kernel's
   ZMQ sockets are Unix sockets, not TCP);
 * no view of the grader: a separate pid namespace; the socket folder is made read-only to
-  the kernel before the first cell runs, and the prepared notebook (with its hidden tests)
-  never enters the sandbox as a file, only cell by cell as execute requests;
+  the kernel before the first cell runs; the prepared notebook never enters the sandbox as
+  a file, only cell by cell as execute requests, and its test cells not at all (they run in
+  the judge, :mod:`actlab.grading.judge`);
+* only the course modules the problem set allows (:mod:`actlab.guard`): a filtered copy of
+  the ``actlab`` package is mounted over the real one;
 * a read-only system: ``/usr``, the Python installation, the venv and the ``actlab``
   package are bound read-only; nothing else of the host is visible -- not ``solutions/``,
   not the gradebook, not other students' folders, not the instructor's home;
@@ -28,7 +31,8 @@ stays outside. What the sandbox guarantees, each proven in ``tests/test_sandbox.
 
 The outcome goes into ``nb.metadata["actlab"]["sandbox"]`` (and ``resources["actlab"]
 ["sandbox"]``) as ``{"status": "ok"|"timed_out"|"killed_memory"|"crashed", "detail": str,
-"seconds": float}``.
+"seconds": float}``, plus ``"judge": {"restarts": int, "trusted_errors": list}`` when test
+cells were judged.
 
 Inside ``Autograde``, nbgrader's ``ClearMetadataPreprocessor`` runs after execution and
 clears notebook metadata, so the grading job reads the outcome from ``resources``.
@@ -36,6 +40,7 @@ clears notebook metadata, so the grading job reads the outcome from ``resources`
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import os
 import secrets
@@ -465,7 +470,7 @@ def execute_notebook(nb, workdir: str | None = None, limits: Limits | None = Non
     sandbox then holds only the actlab modules it allows.
     """
     from . import executor
-    from .judge import judge_client
+    from .judge import borrowed_judge
 
     limits = limits or Limits()
     start = time.monotonic()
@@ -531,15 +536,16 @@ def execute_notebook(nb, workdir: str | None = None, limits: Limits | None = Non
             timed_out_hard.set()
             kill_sandbox()
 
-        if instructor:
-            judging = executor.Judging(
-                client=judge_client(), cells=instructor, listen_path=str(ipc_dir / "judge.sock"),
-                kill=kill_sandbox, unlock=unlock_sockets if sandbox else (lambda: None))
+        judge_lease = borrowed_judge() if instructor else contextlib.nullcontext()
 
         timer = threading.Timer(hard_limit, watchdog)
         timer.daemon = True
         stderr_path = scratch / "stderr.txt"
-        with open(stderr_path, "wb") as stderr_file:
+        with open(stderr_path, "wb") as stderr_file, judge_lease as judge:
+            if instructor:
+                judging = executor.Judging(
+                    client=judge, cells=instructor, listen_path=str(ipc_dir / "judge.sock"),
+                    kill=kill_sandbox, unlock=unlock_sockets if sandbox else (lambda: None))
             timer.start()
             try:
                 status, detail = executor.run_cells(
