@@ -115,18 +115,23 @@ def _grade_batch(tmp_path_factory) -> dict:
         gb.update_or_create_student("instructor_canary")
     release_nb = nbformat.read(root / "release" / corpus.ASSIGNMENT / f"{corpus.ASSIGNMENT}.ipynb",
                                as_version=4)
-    # A real problem set of the course rides along, handed in by two honest students.
-    real_max = None
-    if (REPO_SOLUTIONS / REAL).is_dir():
-        shutil.copytree(REPO_SOLUTIONS / REAL, root / "source" / REAL)
-        real = load_course(root).build_template(REAL)
-        real_max = real.max_score
-        unpack_folder(real.archive, tmp / "real")
-        (tmp / "real" / "release" / REAL).rename(root / "release" / REAL)
+    # The course's real problem sets ride along: honest students hand in ps1, and the cases
+    # of issue 11's table are built from ps1, ps2 and ps5.
+    real = {}
+    for name in corpus.REAL_SETS:
+        if not (REPO_SOLUTIONS / name).is_dir():
+            continue
+        shutil.copytree(REPO_SOLUTIONS / name, root / "source" / name)
+        tpl = load_course(root).build_template(name)
+        unpack_folder(tpl.archive, tmp / "real" / name)
+        (tmp / "real" / name / "release" / name).rename(root / "release" / name)
+        real[name] = (nbformat.read(root / "release" / name / f"{name}.ipynb", as_version=4),
+                      nbformat.read(root / "source" / name / f"{name}.ipynb", as_version=4))
+    real_max = load_course(root).build_template(REAL).max_score if REAL in real else None
     listener = _Listener()
     scratch = tmp / "scratch"
     scratch.mkdir()
-    ctx = corpus.Context(release_nb, root, scratch, listener.port)
+    ctx = corpus.Context(release_nb, root, scratch, listener.port, real)
 
     submitted, alone = tmp / "submitted", tmp / "alone"
     for name, (answer, _) in corpus.HONEST.items():
@@ -140,8 +145,8 @@ def _grade_batch(tmp_path_factory) -> dict:
             files = {f"{REAL}.ipynb": (folder / f"{REAL}.ipynb").read_bytes()}
             corpus.write_files(submitted / student / REAL, files)
             corpus.write_files(alone / student / REAL, files)
-    for case in corpus.cases():
-        corpus.write_files(submitted / case.name / corpus.ASSIGNMENT, case.build(ctx))
+    for case in CASES:
+        corpus.write_files(submitted / case.name / case.assignment, case.build(ctx))
 
     before = _tree_hashes(root, skip=set())
     start = time.monotonic()
@@ -150,7 +155,10 @@ def _grade_batch(tmp_path_factory) -> dict:
     grade(alone, course_root=root, out=tmp / "out_alone", workers=1, progress=False, gradebook=False)
     after = _tree_hashes(root, skip=set())
     listener.close()
+    feedback = tmp / "out" / "feedback"
     return {
+        "pages": {str(page.relative_to(feedback)): page.read_text(encoding="utf-8")
+                  for page in feedback.glob("ps2_*/*/*.html")},
         "grades": {(r["student_id"], r["assignment"]): r for r in read_csv_rows(tmp / "out" / "grades.csv")},
         "details": read_csv_rows(tmp / "out" / "details.csv"),
         "details_alone": read_csv_rows(tmp / "out_alone" / "details.csv"),
@@ -162,7 +170,8 @@ def _grade_batch(tmp_path_factory) -> dict:
     }
 
 
-CASES = corpus.cases()
+CASES = [c for c in corpus.cases()
+         if c.assignment == corpus.ASSIGNMENT or (REPO_SOLUTIONS / c.assignment).is_dir()]
 
 
 @pytest.mark.grading
@@ -171,8 +180,26 @@ CASES = corpus.cases()
 def test_hostile_submission_gets_expected_points_and_status(batch, case):
     """Graded in one batch with honest students, does each hostile submission get exactly
     the points and status its case states (see the case's question)?"""
-    row = batch["grades"][(case.name, corpus.ASSIGNMENT)]
+    row = batch["grades"][(case.name, case.assignment)]
     assert (float(row["score"]), row["status"]) == (case.points, case.status), case.question
+
+
+@pytest.mark.grading
+@pytest.mark.xdist_group("adversarial_batch")
+def test_delegation_loses_exactly_those_tests_and_says_why(batch):
+    """For the ps2 notebook that calls actlab.activations in three answers: do exactly those
+    three tests score 0, with the reason in details.csv and on the feedback page?"""
+    if "ps2_saturation" not in [c.assignment for c in CASES]:
+        pytest.skip("problem set 2 is not in this checkout")
+    rows = {r["grade_id"]: r for r in batch["details"]
+            if (r["student_id"], r["assignment"]) == ("ps2_delegation", "ps2_saturation")}
+    lost = {gid for gid, r in rows.items() if r["score"] != r["max_score"]}
+    assert lost == {"test_sigmoid", "test_sigmoid_grad", "test_tanh_grad"}
+    for gid in ("test_sigmoid", "test_sigmoid_grad"):
+        assert "course reference this problem set does not allow" in rows[gid]["reason"], rows[gid]
+    assert "tanh_grad" in rows["test_tanh_grad"]["reason"]
+    page = batch["pages"]["ps2_delegation/ps2_saturation/ps2_saturation.html"]
+    assert "actlab.activations is not available in this problem set" in page
 
 
 @pytest.mark.grading
@@ -181,7 +208,10 @@ def test_honest_students_are_graded_exactly_as_when_graded_alone(batch):
     """Does sharing a batch with ~40 hostile submissions change any honest student's
     per-cell details or status, compared with grading the honest students alone?"""
     honest = set(corpus.HONEST) | {"real_solution", "real_blank"}
-    shared = [r for r in batch["details"] if r["student_id"] in honest]
+    # The batch also has the assignments only hostile cases hand in; the honest students
+    # are "missing" there, which grading them alone cannot show.
+    alone = {r["assignment"] for r in batch["details_alone"]}
+    shared = [r for r in batch["details"] if r["student_id"] in honest and r["assignment"] in alone]
     assert shared and shared == batch["details_alone"]
     expected = {(name, corpus.ASSIGNMENT): points for name, (_, points) in corpus.HONEST.items()}
     if batch["real_max"] is not None:

@@ -6,11 +6,14 @@ The fixture course has one assignment, ``ps_guard``, with one notebook: the stud
 test. A correct answer scores 3, :data:`PARTIAL` 1, :data:`WRONG` and the blank stub 0.
 
 Every hostile case is a :class:`Case`: the files a student hands in (built from the
-released notebook) and the points and status the grader must give it. Many cases encode
-the property they attack in the points: the notebook answers correctly only if the
+released notebook) and the exact points and status the grader must give it. Many cases
+encode the property they attack in the points: the notebook answers correctly only if the
 attack was *contained* (3 points = bounded), or only if it *succeeded* (a leak would
-turn 0 points into 3). Nothing here is committed as data: big files are made sparse in
-the test's temporary folder.
+turn 0 points into 3). Since tests are judged outside the kernel, a submission earns
+exactly what its functions earn when called: patches to numpy or IPython change nothing.
+The cases of issue 11's table run on the course's real problem sets (``REAL_SETS``).
+Nothing here is committed as data: big files are made sparse in the test's temporary
+folder.
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ from helpers import nbgrader_cell, write_course_config, write_source_notebook
 
 REPO = Path(__file__).resolve().parents[2]
 ASSIGNMENT = "ps_guard"
+# The course's own problem sets that cases are built from (honest students use ps1 too).
+REAL_SETS = ("ps1_nonlinearity", "ps2_saturation", "ps5_custom")
 
 CORRECT = (
     "def squash(x):\n"
@@ -110,12 +115,14 @@ def write_files(folder: Path, files: dict) -> Path:
 
 @dataclass
 class Context:
-    """What builders know: the released notebook and paths the attacks aim at."""
+    """What builders know: the released notebook, the real problem sets (name -> (release,
+    instructor's notebook)) and paths the attacks aim at."""
 
     release_nb: object
     course_root: Path
     scratch: Path
     loopback_port: int
+    real: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -129,6 +136,7 @@ class Case:
     status: str
     question: str
     flags: dict = field(default_factory=dict)
+    assignment: str = ASSIGNMENT
 
 
 def _answer_case(name, answer_fn, points, status, question, **flags) -> Case:
@@ -147,6 +155,25 @@ def _edit_case(name, edit, points, status, question) -> Case:
 
 def _tests(nb):
     return [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")]
+
+
+def _real_case(name, assignment, answers, points, status, question, edit=None) -> Case:
+    """A case on a real problem set: the release notebook with the instructor's answers,
+    except those in ``answers`` (grade_id -> source); ``edit(nb)`` may change it further."""
+    def build(ctx):
+        release, source = ctx.real[assignment]
+        given = {c.metadata["nbgrader"]["grade_id"]: c.source for c in source.cells
+                 if c.metadata.get("nbgrader", {}).get("solution")}
+        given.update(answers)
+        nb = copy.deepcopy(release)
+        for cell in nb.cells:
+            meta = cell.metadata.get("nbgrader", {})
+            if meta.get("solution"):
+                cell.source = given[meta["grade_id"]]
+        if edit is not None:
+            edit(nb)
+        return {f"{assignment}.ipynb": _nb_bytes(nb)}
+    return Case(name, build, points, status, question, assignment=assignment)
 
 
 # --- intake --------------------------------------------------------------------------------
@@ -395,9 +422,115 @@ KILL_PARENT = CORRECT + "import os, signal\nos.kill(os.getppid(), signal.SIGKILL
 
 HONEST = {"honest_correct": (CORRECT, 3.0), "honest_partial": (PARTIAL, 1.0)}
 
+# --- bad input while a test is judged --------------------------------------------------------
+
+# The visible test passes an array of size 2; the hidden tests pass other sizes.
+HANG_IN_CALL = (
+    "import time\n"
+    "def squash(x):\n"
+    "    if np.size(x) == 2:\n"
+    "        while True:\n"
+    "            time.sleep(0.01)\n"
+    "    x = np.asarray(x, dtype=float)\n"
+    "    return 1.0 / (1.0 + np.exp(-x))\n"
+)
+DEAF_HANG_IN_CALL = (
+    "import signal\n"
+    "def squash(x):\n"
+    "    if np.size(x) == 2:\n"
+    "        signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+    "        while True:\n"
+    "            pass\n"
+    "    x = np.asarray(x, dtype=float)\n"
+    "    return 1.0 / (1.0 + np.exp(-x))\n"
+)
+GIGABYTE = "def squash(x):\n    return np.broadcast_to(np.float64(0.5), (2**27,))\n"
+DIES_IN_CALL = "import os\ndef squash(x):\n    os._exit(1)\n"
+STDERR_DEBUG = (
+    "import sys\n"
+    "print('defining squash', file=sys.stderr)\n"
+    "def squash(x):\n"
+    "    print('squash called with', x, file=sys.stderr)\n"
+    "    x = np.asarray(x, dtype=float)\n"
+    "    return 1.0 / (1.0 + np.exp(-x))\n"
+)
+RUN_CELL = (CORRECT + "ip = get_ipython()\n"
+            "ip.run_cell = lambda *args, **kwargs: ip.__class__.run_cell(ip, 'pass', **kwargs)\n")
+
+# --- issue 11's table, on the course's problem sets ---------------------------------------------
+
+PATCH_NUMPY = (
+    "for _name in ('allclose', 'isclose', 'array_equal', 'array_equiv'):\n"
+    "    setattr(np, _name, lambda *args, **kwargs: True)\n"
+    "for _name in ('assert_allclose', 'assert_array_equal', 'assert_equal', 'assert_array_almost_equal'):\n"
+    "    setattr(np.testing, _name, lambda *args, **kwargs: None)\n"
+)
+ZEROS = {
+    "sigmoid_grad": "def sigmoid_grad(x):\n    return np.zeros_like(as_float_array(x))\n",
+    "tanh_grad": "def tanh_grad(x):\n    return np.zeros_like(as_float_array(x))\n",
+    "chain_gain": "def chain_gain(z, grad_fn):\n    return 0.0\n",
+    "saturated_fraction": "def saturated_fraction(z, grad_fn, tol=1e-3):\n    return 0.0\n",
+}
+DELEGATES = {
+    "sigmoid": "def sigmoid(x):\n    from actlab import activations\n    return activations.sigmoid(x)\n",
+    "sigmoid_grad": "def sigmoid_grad(x):\n    import actlab.activations\n    return actlab.activations.sigmoid_grad(x)\n",
+    "tanh_grad": "from actlab.activations import tanh_grad\n",
+}
+
+
+def _debug_prints(nb):
+    """Every answer prints a debug line on stderr when it is defined and when it is called."""
+    for cell in nb.cells:
+        if not cell.metadata.get("nbgrader", {}).get("solution"):
+            continue
+        lines = ["import sys", "print('defining', file=sys.stderr)"]
+        for line in cell.source.splitlines():
+            lines.append(line)
+            if line.startswith("def ") and line.rstrip().endswith(":"):
+                lines.append("    print('debug: called', file=sys.stderr)")
+        cell.source = "\n".join(lines)
+
+
+def _replace_run_cell(nb):
+    first = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution"))
+    first.source += ("\nip = get_ipython()\n"
+                     "ip.run_cell = lambda *args, **kwargs: ip.__class__.run_cell(ip, 'pass', **kwargs)\n")
+
+
+def real_cases() -> list[Case]:
+    """Issue 11's table: what a submission earns on the real problem sets."""
+    q = "On {}, does a submission that {} get exactly the points its functions earn ({})?"
+    def numpy_patched(nb):
+        cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "sigmoid")
+        cell.source += "\n" + PATCH_NUMPY
+
+    return [
+        _real_case("ps2_numpy_patched", "ps2_saturation", ZEROS, 3, "tampering_suspected",
+                   q.format("problem set 2", "has a correct sigmoid, patches numpy's comparison "
+                            "helpers and returns zeros elsewhere", "3, the sigmoid test's"),
+                   edit=numpy_patched),
+        _real_case("ps1_run_cell_replaced", "ps1_nonlinearity", {}, 0, "tampering_suspected",
+                   q.format("problem set 1", "replaces IPython's run_cell so later cells run as pass",
+                            "0"), edit=_replace_run_cell),
+        _real_case("ps2_delegation", "ps2_saturation", DELEGATES, 4, "graded",
+                   q.format("problem set 2", "calls actlab.activations for sigmoid, sigmoid_grad "
+                            "and tanh_grad", "0 for those three tests, 4 of 11")),
+        _real_case("ps2_stderr_debug", "ps2_saturation", {}, 11, "graded",
+                   q.format("problem set 2", "has the instructor's answers printing debug lines on "
+                            "stderr", "11 of 11"), edit=_debug_prints),
+        _real_case("ps5_instructor", "ps5_custom", {}, 12, "graded",
+                   q.format("problem set 5", "has the instructor's answers",
+                            "12 of 12 autograded points; 3 more are graded by hand")),
+    ]
+
 
 def cases() -> list[Case]:
     """Every hostile submission with the points and status it must get."""
+    return guard_cases() + real_cases()
+
+
+def guard_cases() -> list[Case]:
+    """The cases on the fixture assignment ``ps_guard``."""
     q = "Is a submission that {} {}?"
     return [
         Case("invalid_json", _invalid_json, 0, "quarantined",
@@ -446,21 +579,38 @@ def cases() -> list[Case]:
                      q.format("segfaults through ctypes", "recorded as crashed")),
         _answer_case("disk_fill", DISK, 3, "graded",
                      q.format("writes 3 GiB", "held at the disk cap")),
-        _answer_case("patched_allclose", PATCH_ALLCLOSE, 2, "tampering_suspected",
-                     q.format("patches np.allclose", "flagged")),
-        _answer_case("patched_assert_allclose", PATCH_ASSERT, 1, "tampering_suspected",
-                     q.format("patches np.testing.assert_allclose", "flagged")),
-        # These two fool np.allclose inside the kernel (2 points); the scan flags them.
-        _answer_case("always_true_eq", ALWAYS_EQUAL, 2, "tampering_suspected",
-                     q.format("returns an always-equal object", "flagged")),
-        _answer_case("ndarray_subclass", NDARRAY_FAKE, 2, "tampering_suspected",
-                     q.format("returns an agreeable ndarray subclass", "flagged")),
+        # The tests run in the judge: what the kernel patches cannot reach them. The scan
+        # still flags the attempt (a status, never a score).
+        _answer_case("patched_allclose", PATCH_ALLCLOSE, 0, "tampering_suspected",
+                     q.format("patches np.allclose", "graded on what squash returns, and flagged")),
+        _answer_case("patched_assert_allclose", PATCH_ASSERT, 0, "tampering_suspected",
+                     q.format("patches np.testing.assert_allclose", "graded on what squash returns, and flagged")),
+        _answer_case("always_true_eq", ALWAYS_EQUAL, 0, "tampering_suspected",
+                     q.format("returns an always-equal object", "given 0 (not data) and flagged")),
+        _answer_case("ndarray_subclass", NDARRAY_FAKE, 0, "tampering_suspected",
+                     q.format("returns an agreeable ndarray subclass", "given 0 (not data) and flagged")),
         _answer_case("showtraceback_override", SHOWTRACEBACK, 0, "tampering_suspected",
                      q.format("silences showtraceback", "still failed and flagged")),
-        _answer_case("ast_transformer", AST_TRANSFORMER, 2, "tampering_suspected",
-                     q.format("drops asserts with an AST transformer", "flagged")),
-        _answer_case("input_transformer", INPUT_TRANSFORMER, 2, "tampering_suspected",
-                     q.format("drops assert lines with an input transformer", "flagged")),
+        _answer_case("ast_transformer", AST_TRANSFORMER, 0, "tampering_suspected",
+                     q.format("drops asserts with an AST transformer", "graded on what squash returns")),
+        _answer_case("input_transformer", INPUT_TRANSFORMER, 0, "tampering_suspected",
+                     q.format("drops assert lines with an input transformer", "graded on what squash returns")),
+        _answer_case("run_cell_replaced", RUN_CELL, 0, "tampering_suspected",
+                     q.format("replaces IPython's run_cell (later cells run as pass)",
+                              "given no points: the judge's agent never runs")),
+        # Bad input while a test is judged.
+        _answer_case("hang_in_tested_call", HANG_IN_CALL, 2, "timed_out",
+                     q.format("loops in squash on the visible test's input",
+                              "interrupted there, with the hidden test still judged")),
+        _answer_case("deaf_hang_in_tested_call", DEAF_HANG_IN_CALL, 2, "timed_out",
+                     q.format("ignores SIGINT and loops in squash on the visible test's input",
+                              "given a restarted kernel for the hidden test")),
+        _answer_case("gigabyte_result", GIGABYTE, 0, "graded",
+                     q.format("returns a 1 GB array", "given 0 (too large to bring back)")),
+        _answer_case("dies_in_tested_call", DIES_IN_CALL, 0, "crashed",
+                     q.format("kills its kernel when squash is called", "given 0 for every test")),
+        _answer_case("stderr_debug_prints", STDERR_DEBUG, 3, "graded",
+                     q.format("prints debug lines on stderr in and out of squash", "given every point")),
         _answer_case("read_solutions", _read_secrets, 0, "tampering_suspected",
                      q.format("reads solutions/ and the gradebook", "left blind and flagged")),
         _answer_case("write_gradebook", _write_secrets, 0, "tampering_suspected",
