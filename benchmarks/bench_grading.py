@@ -1,18 +1,23 @@
 """Grading throughput: stock `nbgrader autograde` against `actlab grade --workers 2`.
 
-Builds N submissions (default 40: a mix of correct, partial and wrong work made from the
-instructor and release versions of a problem set), grades the same folder with
+For each problem set (default: problem sets 1 and 5), builds N submissions (default 40: a
+mix of correct, partial and wrong work made from the instructor and release versions),
+grades the same folder with
 
 1. stock nbgrader, sequentially: ``nbgrader autograde`` in a throw-away course folder;
-2. ``actlab grade --workers 2 --no-sandbox`` (same isolation as stock nbgrader);
-3. ``actlab grade --workers 2`` under the bubblewrap sandbox, when the machine has it;
+2. ``actlab grade --workers 2 --no-sandbox`` (same isolation as stock nbgrader; tests are
+   judged outside the kernel);
+3. ``actlab grade --workers 2`` under the bubblewrap sandbox with the judge, when the
+   machine has bubblewrap;
 
-and prints the wall time of each (each run is a fresh process: interpreter start, imports
-and gradebook set-up included), the speed-up over stock, the median per-notebook overhead
-(job time minus the kernel time spent inside the student's cells), the job phases, and
-whether all three agree on every score.
+and prints the wall time of each (each run is a fresh process: interpreter start, imports,
+judge start and gradebook set-up included), the speed-up over stock, the median
+per-notebook overhead (job time minus the time spent in test and student code: the
+student's cells in the kernel and the judged test cells), the job phases, and whether all
+three agree on every score. The targets (issue 11): with the sandbox and the judge, at
+least 2x stock and a median overhead of at most 1.0 s, on problem sets 1 and 5.
 
-    .venv/bin/python benchmarks/bench_grading.py [--n 40] [--assignment ps1_nonlinearity]
+    .venv/bin/python benchmarks/bench_grading.py [--n 40] [--assignment ps1_nonlinearity ps5_custom]
                                                  [--workers 2] [--skip-sandbox]
 
 A script that prints figures, not a test: the numbers depend on the machine and its load.
@@ -153,21 +158,14 @@ def run_ours(course: Path, submitted: Path, out: Path, workers: int,
     return seconds, cpu, json.loads(dump.read_text())
 
 
-def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--n", type=int, default=40, help="number of submissions (default 40)")
-    p.add_argument("--assignment", default="ps1_nonlinearity",
-                   help="problem set to build submissions from (falls back to a tiny demo)")
-    p.add_argument("--workers", type=int, default=2)
-    p.add_argument("--skip-sandbox", action="store_true", help="do not time the sandboxed run")
-    args = p.parse_args(argv)
-
+def bench_one(assignment: str, args) -> dict:
+    """Grade one problem set's N submissions with each tool; print and return the figures."""
     from actlab.grading.sandbox import bwrap_available  # noqa: PLC0415
 
     with tempfile.TemporaryDirectory(prefix="bench-grading-") as tmp:
         work = Path(tmp)
-        course, name, submitted = prepare(work, args.assignment, args.n)
-        print(f"assignment {name}, {args.n} submissions ({', '.join(KINDS)}), "
+        course, name, submitted = prepare(work, assignment, args.n)
+        print(f"\n=== assignment {name}, {args.n} submissions ({', '.join(KINDS)}), "
               f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}")
 
         t_stock, cpu_stock, stock = run_stock(course, name)
@@ -175,12 +173,12 @@ def main(argv=None) -> int:
         t_plain, cpu_plain, plain = run_ours(course, submitted, work / "plain", args.workers, sandbox=False)
         print(f"actlab grade --workers {args.workers} --no-sandbox: {t_plain:7.1f} s wall, "
               f"{cpu_plain:7.1f} s CPU; speed-up {t_stock / t_plain:.2f}x")
-        runs = {"no sandbox": plain}
+        runs = {"no sandbox": (t_plain, plain)}
         if not args.skip_sandbox and bwrap_available():
             t_sb, cpu_sb, sb = run_ours(course, submitted, work / "sandboxed", args.workers, sandbox=True)
             print(f"actlab grade --workers {args.workers} (sandbox):    {t_sb:7.1f} s wall, "
                   f"{cpu_sb:7.1f} s CPU; speed-up {t_stock / t_sb:.2f}x")
-            runs["sandbox"] = sb
+            runs["sandbox"] = (t_sb, sb)
         # With W idle cores the wall-clock speed-up would approach W times the CPU ratio.
         # (Machine-wide CPU counts other users too: on a busy machine both figures suffer.)
         print(f"CPU per submission: stock {cpu_stock / args.n:.2f} s, actlab {cpu_plain / args.n:.2f} s "
@@ -190,23 +188,47 @@ def main(argv=None) -> int:
             print(f"CPU per submission, sandboxed: {cpu_sb / args.n:.2f} s; bound on its speed-up: "
                   f"{args.workers * cpu_stock / cpu_sb:.2f}x")
 
-        for label, results in runs.items():
+        figures = {}
+        for label, (seconds, results) in runs.items():
             overheads = [r["overhead"] for r in results if r["timings"]]
             phases = {}
             for r in results:
                 for k, v in r["timings"].items():
                     phases.setdefault(k, []).append(v)
-            print(f"\n[{label}] per-notebook overhead (job time minus cell execution): "
-                  f"median {statistics.median(overheads):.2f} s, max {max(overheads):.2f} s")
+            median = statistics.median(overheads)
+            figures[label] = {"speedup": t_stock / seconds, "overhead": median}
+            print(f"[{label}] per-notebook overhead (job time minus student and test code): "
+                  f"median {median:.2f} s, max {max(overheads):.2f} s")
             print("  median per phase: " + ", ".join(
                 f"{k} {statistics.median(v):.2f}" for k, v in sorted(phases.items())))
 
-        agree = all({r["student"]: r["score"] for r in results} == stock for results in runs.values())
-        print(f"\nscores identical to stock nbgrader for every submission: {agree}")
+        agree = all({r["student"]: r["score"] for r in results} == stock for _, results in runs.values())
+        print(f"scores identical to stock nbgrader for every submission: {agree}")
         mean = statistics.mean(stock.values())
         print(f"mean score {mean:.2f}; statuses: "
-              + ", ".join(f"{label}: {sorted({r['status'] for r in rs})}" for label, rs in runs.items()))
-    return 0 if agree else 1
+              + ", ".join(f"{label}: {sorted({r['status'] for r in rs})}" for label, (_, rs) in runs.items()))
+        return {"agree": agree, "figures": figures}
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--n", type=int, default=40, help="number of submissions (default 40)")
+    p.add_argument("--assignment", nargs="+", default=["ps1_nonlinearity", "ps5_custom"],
+                   help="problem sets to build submissions from (an unknown name falls back to "
+                        "a tiny demo course)")
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--skip-sandbox", action="store_true", help="do not time the sandboxed run")
+    args = p.parse_args(argv)
+
+    outcomes = {name: bench_one(name, args) for name in args.assignment}
+    print("\n=== targets (sandbox and judge): speed-up >= 2.00x, median overhead <= 1.00 s")
+    for name, outcome in outcomes.items():
+        fig = outcome["figures"].get("sandbox") or outcome["figures"]["no sandbox"]
+        label = "sandbox" if "sandbox" in outcome["figures"] else "no sandbox"
+        ok = fig["speedup"] >= 2.0 and fig["overhead"] <= 1.0
+        print(f"{name} [{label}]: speed-up {fig['speedup']:.2f}x, median overhead "
+              f"{fig['overhead']:.2f} s -> {'met' if ok else 'NOT met'}")
+    return 0 if all(o["agree"] for o in outcomes.values()) else 1
 
 
 if __name__ == "__main__":
