@@ -376,6 +376,18 @@ def test_a_kernel_that_dies_mid_test_ends_the_notebook_as_crashed():
     assert outcome["status"] == "crashed", outcome
 
 
+def test_a_test_that_never_ends_in_the_judge_gets_a_fresh_judge_for_the_next_one():
+    """If a test cell's own code never ends (a bug in the test, not the student's), does that
+    test fail with a TimeoutError, and the next test run in a fresh judge that has the
+    setup cell's names again?"""
+    nb = notebook(("setup", SETUP + "\nHELPER = 41"), ("answer", "def f(x):\n    return x + 1"),
+                  ("test", "while True:\n    pass"), ("test", "assert f(HELPER) == 42"))
+    out, outcome = judge(nb, limits=Limits(cell_timeout=3, notebook_timeout=60))
+    found = verdicts(out)
+    assert found["test_2"].startswith("TimeoutError"), found
+    assert found["test_3"] is None, found
+
+
 def test_a_kernel_whose_run_cell_is_replaced_fails_its_tests_quickly():
     """If the notebook replaces IPython's run_cell so that later code runs as `pass`, the
     judge's agent never starts: do the tests fail at once (not at the cell limit), with a

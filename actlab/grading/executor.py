@@ -44,6 +44,7 @@ import copy
 import json
 import os
 import secrets
+import threading
 import time
 from dataclasses import dataclass, field
 from queue import Empty
@@ -230,6 +231,24 @@ class Judging:
     unlock: Callable[[], None] = lambda: None
     restarts: int = 0
     trusted_errors: list = field(default_factory=list)
+    trusted_done: list = field(default_factory=list)
+    needs_revive: bool = False
+
+    def run_trusted(self, gid: str, timeout: float) -> None:
+        result = self.client.trusted(self.cells[gid][1], gid, timeout)
+        self.trusted_done.append(gid)
+        if not result.get("ok"):
+            self.trusted_errors.append(f"{gid}: {result.get('error')}")
+
+    def revive(self) -> None:
+        """A fresh judge for the rest of the notebook after the last one was stopped: the
+        instructor's cells that ran so far run again in it (names that earlier test cells
+        defined are gone)."""
+        self.client.close()
+        self.client.begin(self.listen_path)
+        for gid in self.trusted_done:
+            self.client.trusted(self.cells[gid][1], gid, 60)
+        self.needs_revive = False
 
 
 def cell_role(cell, judging: Judging | None) -> str:
@@ -265,6 +284,32 @@ def judged_outputs(grade_id: str, verdict: dict) -> list:
 
 MAX_VERDICT_CHARS = 2_000
 
+
+
+def _in_thread(fn, *args) -> asyncio.Future:
+    """Run blocking ``fn(*args)`` in a new thread; an asyncio future of its result.
+
+    Not the event loop's default executor: a grading worker forked from a process that has
+    judged before inherits that executor without its threads, and work sent there never runs."""
+    loop = asyncio.get_running_loop()
+    future = loop.create_future()
+    # A call the grader gave up on may still fail later; nobody needs to hear about it.
+    future.add_done_callback(lambda f: f.cancelled() or f.exception())
+
+    def settle(outcome, value):
+        if not future.done():
+            (future.set_result if outcome else future.set_exception)(value)
+
+    def run():
+        try:
+            outcome = (True, fn(*args))
+        except BaseException as exc:  # handed to the awaiting coroutine
+            outcome = (False, exc)
+        with contextlib.suppress(RuntimeError):  # the loop is gone: so is whoever waited
+            loop.call_soon_threadsafe(settle, *outcome)
+
+    threading.Thread(target=run, daemon=True, name="actlab-judge-call").start()
+    return future
 
 
 async def _settles(future, timeout: float) -> bool:
@@ -309,15 +354,20 @@ class JudgingClient(LimitedClient):
         gid = cell.metadata["nbgrader"]["grade_id"]
         source = judging.cells[gid][1]
         client = judging.client
+        if judging.needs_revive or not client.alive():
+            try:
+                await _in_thread(judging.revive)
+            except Exception as exc:  # the grader's fault, said in the cell
+                cell.outputs = judged_outputs(gid, _no_verdict("JudgeError", f"the grader's judge failed: {exc}"))
+                return "ok"
         token = secrets.token_hex(16)
         seq = client.next_seq()
         started = timestamp()
         deadline = time.monotonic() + timeout
-        loop = asyncio.get_running_loop()
         msg_id = self.kc.execute(AGENT_CODE.format(path=judging.listen_path, token=token),
                                  silent=True, store_history=False, allow_stdin=False,
                                  stop_on_error=False)
-        verdict_f = loop.run_in_executor(None, client.test, source, gid, token, seq, None)
+        verdict_f = _in_thread(client.test, source, gid, token, seq, None)
         reply_t = asyncio.ensure_future(self._reply_to(msg_id))
         drain_t = asyncio.ensure_future(self._drain_iopub())
         how = "ok"
@@ -342,13 +392,18 @@ class JudgingClient(LimitedClient):
                 how = "dead"
             if not await _settles(verdict_f, INTERRUPT_GRACE_SECONDS if how == "ok" else 2 * INTERRUPT_GRACE_SECONDS):
                 client.close()  # a judge stuck in test code: a fresh one serves the next test
+                judging.needs_revive = True
                 verdict = _no_verdict("JudgeError", "the grader's judge did not finish this test")
             else:
                 try:
                     verdict = verdict_f.result()
                 except Exception as exc:  # the judge process failed
                     client.close()
+                    judging.needs_revive = True
                     verdict = _no_verdict("JudgeError", f"the grader's judge failed: {exc}")
+                if "passed" not in verdict:  # the judge answered, but not with a verdict
+                    judging.needs_revive = True
+                    verdict = _no_verdict("JudgeError", f"the grader's judge failed: {verdict.get('error')}")
         finally:
             drain_t.cancel()
             if not reply_t.done():
@@ -376,7 +431,7 @@ class JudgingClient(LimitedClient):
         try:
             await self.async_start_new_kernel(**self.launch_args)
             await self.async_start_new_kernel_client()
-            await asyncio.get_running_loop().run_in_executor(None, judging.client.restarted)
+            await _in_thread(judging.client.restarted)
         except Exception:
             return False
         for j, cell in enumerate(self.nb.cells[:upto]):
@@ -505,11 +560,10 @@ def run_cells(nb, km: SandboxKernelManager, cell_timeout: float, notebook_timeou
                 if role == TRUSTED and judging is not None and not judge_error:
                     gid = cell.metadata["nbgrader"]["grade_id"]
                     try:
-                        result = judging.client.trusted(judging.cells[gid][1], gid, cell_timeout)
-                    except Exception as exc:
-                        result = {"ok": False, "error": str(exc)}
-                    if not result.get("ok"):
-                        judging.trusted_errors.append(f"{gid}: {result.get('error')}")
+                        judging.run_trusted(gid, cell_timeout)
+                    except Exception as exc:  # the judge went away: the next test revives it
+                        judging.needs_revive = True
+                        judging.trusted_errors.append(f"{gid}: {exc}")
                 if status == "ok" and any(
                     o.get("output_type") == "error" and o.get("ename") == "MemoryError"
                     for o in cell.outputs

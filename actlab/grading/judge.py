@@ -181,6 +181,8 @@ class Session:
         self.listener = None
         self.listen_path = listen_path
         if listen_path:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(listen_path)  # left by a judge that was stopped mid-notebook
             self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             self.listener.bind(listen_path)
             # The sandboxed kernel runs as another user; the one-time token authenticates it.
@@ -506,7 +508,10 @@ def _send_message(sock: socket.socket, message: dict) -> None:
 def _read_exact(sock: socket.socket, n: int) -> bytes | None:
     buf = b""
     while len(buf) < n:
-        chunk = sock.recv(n - len(buf))
+        try:
+            chunk = sock.recv(n - len(buf))
+        except OSError:  # reset or closed under us: the other side is gone
+            return None
         if not chunk:
             return None
         buf += chunk
