@@ -6,8 +6,8 @@ Generating the student versions is :meth:`actlab.grading.course.Course.write_exe
 (``actlab exercises``, which ``make exercises`` runs).
 """
 
-from .checks import (CONTRACT_KINDS, EXTREME_INPUTS, Checks, centred_difference,  # noqa: F401
-                     contract_problems, quiet)
+from .checks import (CONTRACT_KINDS, EXTREME_INPUTS, Checks, allow_actlab,  # noqa: F401
+                     centred_difference, contract_problems, quiet)
 
 __all__ = ["EXTREME_INPUTS", "CONTRACT_KINDS", "Checks", "quiet", "contract_problems",
-           "centred_difference"]
+           "centred_difference", "allow_actlab"]

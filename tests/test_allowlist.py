@@ -10,10 +10,10 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from helpers import nbgrader_cell
 
 from actlab.grading import allowlist, sandbox
 from actlab.grading.allowlist import Declaration, DeclarationError, read_declaration
-from actlab.grading.course import nbgrader_cell
 
 REPO = Path(__file__).resolve().parents[1]
 REFERENCES = {"actlab.activations", "actlab.gradcheck", "actlab.nn", "actlab.data",
@@ -64,38 +64,57 @@ def test_the_learner_helpers_need_no_course_reference():
     assert {"actlab", "actlab.guard", "actlab.grading.agent", "actlab.grading.wire"} <= present
 
 
-def test_an_allowed_module_brings_what_it_imports_and_hidden_functions_do_not():
-    """Does allowing actlab.nn bring actlab.activations (nn needs it), while allowing
-    gradcheck with check_activation hidden does not (only that function imports it)?"""
+def test_an_allowed_module_brings_what_it_imports_and_hidden_functions_do_not(tmp_path):
+    """Does allowing actlab.nn bring actlab.activations (nn needs it)? And in a package whose
+    module imports another only inside one function, does hiding that function leave the
+    other module out, at any depth of nesting?"""
     assert "actlab.activations" in allowlist.sandbox_modules(Declaration(("actlab.nn",)))
-    hidden = Declaration(("actlab.gradcheck",), ("actlab.gradcheck.check_activation",))
-    assert "actlab.activations" not in allowlist.sandbox_modules(hidden)
-    assert "actlab.activations" in allowlist.sandbox_modules(Declaration(("actlab.gradcheck",)))
+    (tmp_path / "a.py").write_text("import os\n\ndef f():\n    def g():\n        from pkg import b\n"
+                                   "    return g\n\ndef h():\n    return 1\n")
+    (tmp_path / "b.py").write_text("from pkg import c\n")
+    (tmp_path / "c.py").write_text("")
+    files = {f"pkg.{n}": tmp_path / f"{n}.py" for n in "abc"}
+    assert allowlist.closure({"pkg.a"}, files=files) == {"pkg.a", "pkg.b", "pkg.c"}
+    assert allowlist.closure({"pkg.a"}, hide=["pkg.a.f"], files=files) == {"pkg.a"}
+    assert allowlist.closure({"pkg.a"}, hide=["pkg.a.h"], files=files) == {"pkg.a", "pkg.b", "pkg.c"}
+
+
+PROBE = ("import json, importlib\n"
+         "out = {}\n"
+         "for m in ('actlab.data', 'actlab.gradcheck', 'actlab.activations', 'actlab.nn'):\n"
+         "    try:\n        mod = importlib.import_module(m); out[m] = mod.__file__\n"
+         "    except ImportError as exc:\n        out[m] = type(exc).__name__\n"
+         "if out['actlab.gradcheck'] != 'ModuleNotFoundError':\n"
+         "    g = importlib.import_module('actlab.gradcheck')\n"
+         "    out['check_grad'], out['check_activation'] = hasattr(g, 'check_grad'), hasattr(g, 'check_activation')\n"
+         "print(json.dumps(out))")
+
+
+def _import_from_copy(declaration, folder):
+    """What a fresh Python that sees only the filtered copy can import."""
+    allowlist.filtered_package(declaration, folder / "actlab")
+    site = [p for p in sys.path if p.endswith("site-packages")]
+    # -S: no site-packages .pth, so the editable install cannot point back at the real package;
+    # run from the copy's folder, not the repository's.
+    proc = subprocess.run([sys.executable, "-S", "-c", PROBE], capture_output=True, text=True,
+                          env={"PYTHONPATH": ":".join([str(folder)] + site)}, cwd=folder, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
 
 
 def test_the_filtered_package_holds_only_allowed_modules_without_hidden_names(tmp_path):
-    """Imported by a fresh Python that sees only the filtered copy, does the package have
-    gradcheck without check_activation, and no activations or nn at all?"""
-    hidden = Declaration(("actlab.gradcheck",), ("actlab.gradcheck.check_activation",))
-    allowlist.filtered_package(hidden, tmp_path / "actlab")
-    site = [p for p in sys.path if p.endswith("site-packages")]
-    probe = ("import json, importlib, actlab.gradcheck as g\n"
-             "out = {'file': g.__file__, 'check_grad': hasattr(g, 'check_grad'),\n"
-             "       'check_activation': hasattr(g, 'check_activation')}\n"
-             "for m in ('actlab.activations', 'actlab.nn'):\n"
-             "    try:\n        importlib.import_module(m); out[m] = 'imported'\n"
-             "    except ImportError as exc:\n        out[m] = type(exc).__name__\n"
-             "print(json.dumps(out))")
-    # -S: no site-packages .pth, so the editable install cannot point back at the real package;
-    # run from the copy's folder, not the repository's.
-    proc = subprocess.run([sys.executable, "-S", "-c", probe], capture_output=True, text=True,
-                          env={"PYTHONPATH": ":".join([str(tmp_path)] + site)}, cwd=tmp_path,
-                          timeout=120)
-    assert proc.returncode == 0, proc.stderr
-    got = json.loads(proc.stdout)
-    assert got["file"].startswith(str(tmp_path))
-    assert got["check_grad"] and not got["check_activation"]
-    assert got["actlab.activations"] == got["actlab.nn"] == "ModuleNotFoundError"
+    """Imported by a fresh Python that sees only the filtered copy: with actlab.data allowed,
+    is data there (from the copy) and gradcheck, activations and nn absent? With gradcheck
+    allowed and its check_activation hidden, is check_grad there and check_activation gone?"""
+    (tmp_path / "data").mkdir()
+    got = _import_from_copy(Declaration(("actlab.data",)), tmp_path / "data")
+    assert got["actlab.data"].startswith(str(tmp_path / "data"))
+    assert {got[m] for m in ("actlab.gradcheck", "actlab.activations", "actlab.nn")} == {"ModuleNotFoundError"}
+    (tmp_path / "grad").mkdir()
+    got = _import_from_copy(Declaration(("actlab.gradcheck",), ("actlab.gradcheck.check_activation",)),
+                            tmp_path / "grad")
+    assert got["check_grad"] is True and got["check_activation"] is False
+    assert got["actlab.nn"] == "ModuleNotFoundError"
 
 
 @pytest.mark.grading

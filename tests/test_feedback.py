@@ -20,6 +20,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from helpers import nbgrader_cell
 
 from actlab.grading import feedback
 from actlab.grading.sandbox import bwrap_available
@@ -77,10 +78,6 @@ def graded(tmp_path_factory):
     out = course / "grading-work" / "grades"
     grade(course / "submitted", course_root=course, out=out, workers=1, sandbox=bwrap_available(),
           progress=False)
-    # Where nbgrader's own commands (formgrader, generate_feedback) look for it.
-    autograded = course / "grading-work" / "autograded" / STUDENT / NAME
-    autograded.mkdir(parents=True)
-    shutil.copy(out / "autograded" / STUDENT / NAME / f"{NAME}.ipynb", autograded)
     env = dict(os.environ, PATH=os.pathsep.join([os.path.dirname(sys.executable), os.environ["PATH"]]))
     proc = subprocess.run([sys.executable, "-m", "nbgrader", "generate_feedback", NAME,
                            "--student", STUDENT], cwd=course, env=env, capture_output=True,
@@ -113,7 +110,9 @@ def test_feedback_shows_the_failing_test_and_its_message_but_no_hidden_line(grad
 def test_the_instructors_autograded_copy_keeps_the_traceback(graded):
     """Does the autograded notebook (the instructor's) keep the failing test's traceback,
     hidden line included, and details.csv give the reason?"""
-    nb = nbformat.read(graded["out"] / "autograded" / STUDENT / NAME / f"{NAME}.ipynb", as_version=4)
+    # Where the course's config puts it, so that nbgrader's own commands find it.
+    autograded = graded["course"] / "grading-work" / "autograded" / STUDENT / NAME / f"{NAME}.ipynb"
+    nb = nbformat.read(autograded, as_version=4)
     cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "test_saturated_fraction")
     error = next(o for o in cell.outputs if o.output_type == "error")
     assert "_absval" in "\n".join(error.traceback)
@@ -127,8 +126,7 @@ def test_hide_test_details_keeps_one_verdict_per_test_cell():
     """On a notebook with a passed and a failed test cell (with prints and a traceback),
     does HideTestDetails keep exactly the verdict line and the error without traceback, and
     leave other cells' outputs alone?"""
-    from actlab.grading.course import nbgrader_cell
-
+    
     passed = nbgrader_cell("x", "t_pass", grade=True, points=1)
     passed.outputs = [nbformat.v4.new_output("stream", name="stdout", text="printed by the test\n"),
                       nbformat.v4.new_output("stream", name="stdout", text="t_pass: passed\n")]

@@ -16,9 +16,9 @@ import time
 
 import nbformat
 import pytest
+from helpers import nbgrader_cell
 
 from actlab.grading import sandbox
-from actlab.grading.course import nbgrader_cell
 from actlab.grading.executor import instructor_cells
 from actlab.grading.judge import needed_names
 from actlab.grading.sandbox import Limits, execute_notebook

@@ -130,9 +130,11 @@ def _imports(module: str, path: Path, hidden: set[str], known: set[str]) -> set[
     return out
 
 
-def closure(modules, hide=()) -> set[str]:
-    """``modules`` and every actlab module they import, directly or not."""
-    files = module_files()
+def closure(modules, hide=(), files: dict[str, Path] | None = None) -> set[str]:
+    """``modules`` and every module they import, directly or not, among ``files``
+    (``module name -> file``, default :func:`module_files`); imports inside the functions
+    named in ``hide`` do not count."""
+    files = module_files() if files is None else files
     known = set(files)
     hidden = set(hide)
     todo = [m for m in modules if m in known]
