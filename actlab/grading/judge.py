@@ -344,15 +344,8 @@ class Session:
     def _request(self, op, fields=None, on_reply=None):
         if self.channel is None:
             raise KernelGone("the kernel is not connected")
-        try:
+        with _kernel_failures():
             return self.channel.request(op, fields, on_reply=on_reply)
-        except wire.ConnectionLost:
-            raise KernelGone("the kernel stopped answering (it died, or ended the "
-                             "grader's connection)") from None
-        except wire.WireError as exc:
-            raise KernelGone(f"the kernel sent something that is not valid data ({exc})") from None
-        except wire.RemoteError as exc:
-            raise _translate(exc) from None
 
     def _live(self, remote: Remote) -> None:
         if remote._generation != self.generation:
@@ -371,16 +364,8 @@ class Session:
                 self.callbacks.pop(handle, None)
 
         try:
-            return self.channel.call({"f": remote._id, "m": method}, args, kwargs, revoke=revoke)
-        except wire.ConnectionLost:
-            raise KernelGone("the kernel stopped answering (it died, or ended the grader's "
-                             "connection)") from None
-        except wire.NotData:
-            raise
-        except wire.WireError as exc:
-            raise KernelGone(f"the kernel sent something that is not valid data ({exc})") from None
-        except wire.RemoteError as exc:
-            raise _translate(exc) from None
+            with _kernel_failures():
+                return self.channel.call({"f": remote._id, "m": method}, args, kwargs, revoke=revoke)
         finally:
             self._collect.pop()
 
@@ -449,6 +434,20 @@ class Session:
 
 
 _MISSING = object()
+
+
+@contextlib.contextmanager
+def _kernel_failures():
+    """What goes wrong with the kernel, as the exception the test fails with."""
+    try:
+        yield
+    except wire.ConnectionLost:
+        raise KernelGone("the kernel stopped answering (it died, or ended the grader's "
+                         "connection)") from None
+    except wire.WireError as exc:
+        raise KernelGone(f"the kernel sent something that is not valid data ({exc})") from None
+    except wire.RemoteError as exc:
+        raise _translate(exc) from None
 
 
 def _translate(exc: wire.RemoteError) -> BaseException:
