@@ -48,6 +48,7 @@ MAX_STDOUT_CHARS = 20_000
 MAX_TRACEBACK_LINES = 60
 # How long the worker waits for a judge to come up (imports numpy, scipy, actlab).
 START_TIMEOUT_SECONDS = 60.0
+HELLO_TIMEOUT_SECONDS = 2.0
 
 
 class TestInterrupted(BaseException):
@@ -263,7 +264,9 @@ class Session:
                 continue
             conn, _ = self.listener.accept()
             hello = wire.Channel(conn, {})
-            conn.settimeout(10)
+            # The agent says hello as it connects; a connection that keeps quiet (a student's,
+            # left over from an earlier test) must not hold up this one.
+            conn.settimeout(HELLO_TIMEOUT_SECONDS)
             try:
                 header, _ = hello.receive()
             except (wire.WireError, OSError):
