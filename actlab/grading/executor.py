@@ -196,6 +196,7 @@ AGENT_CODE = "__import__('actlab.grading.agent', fromlist=['serve']).serve({path
 AGENT_EXIT_GRACE_SECONDS = 5.0
 # The kernel's reply to the agent's request and the judge's verdict race each other.
 VERDICT_GRACE_SECONDS = 2.0
+MAX_VERDICT_CHARS = 2_000
 
 
 def instructor_cells(nb) -> dict[str, tuple[str, str]]:
@@ -280,10 +281,6 @@ def judged_outputs(grade_id: str, verdict: dict) -> list:
     outputs.append(new_output("error", ename=ename, evalue=evalue, traceback=tb))
     _truncate_error(outputs[-1])
     return outputs
-
-
-MAX_VERDICT_CHARS = 2_000
-
 
 
 def _in_thread(fn, *args) -> asyncio.Future:
@@ -515,6 +512,8 @@ def run_cells(nb, km: SandboxKernelManager, cell_timeout: float, notebook_timeou
                         status, detail = "crashed", judge_error
                         continue
                     how = run_sync(client.async_judge_cell)(cell, index, min(cell_timeout, remaining))
+                    if status == "ok" and any(o.get("ename") == "JudgeError" for o in cell.outputs):
+                        status, detail = "crashed", f"{gid}: the grader's judge failed"
                     if how == "dead":
                         status, detail, stopped_at = "crashed", f"kernel died while {gid} was judged", index
                         break
