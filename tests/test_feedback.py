@@ -142,3 +142,22 @@ def test_hide_test_details_keeps_one_verdict_per_test_cell():
     assert len(error.evalue) <= feedback.MAX_MESSAGE_CHARS + 3
     assert error.traceback == [f"AssertionError: {error.evalue}"]
     assert nb.cells[2].outputs[0].traceback == ["my own traceback"]
+
+
+def test_a_missing_name_cites_the_error_of_the_cell_above():
+    """When a test fails because a name is missing, does its reason cite the last error of
+    the notebook's own cells above (here a refused import), marked as a delegation?"""
+    answer = nbformat.v4.new_code_cell("from actlab.activations import tanh_grad")
+    answer.outputs = [nbformat.v4.new_output("error", ename="ImportError", traceback=[],
+                                             evalue="actlab.activations is not available in this problem set")]
+    test = nbgrader_cell("tanh_grad(1)", "test_tanh_grad", grade=True, points=2)
+    test.outputs = [nbformat.v4.new_output("error", ename="NameError", traceback=[],
+                                           evalue="name 'tanh_grad' is not defined")]
+    other = nbgrader_cell("f(1)", "test_other", grade=True, points=1)
+    other.outputs = [nbformat.v4.new_output("error", ename="AssertionError", evalue="wrong", traceback=[])]
+    reasons = feedback.test_reasons(nbformat.v4.new_notebook(cells=[answer, test, other]))
+    assert reasons["test_tanh_grad"] == (
+        "uses a course reference this problem set does not allow: NameError: name 'tanh_grad' is "
+        "not defined (a cell above failed: ImportError: actlab.activations is not available in "
+        "this problem set)")
+    assert reasons["test_other"] == "AssertionError: wrong"

@@ -22,24 +22,38 @@ def is_test_cell(cell) -> bool:
     return cell.get("cell_type") == "code" and bool(meta.get("grade")) and not meta.get("solution")
 
 
-def reason(ename: str, evalue: str, limit: int = MAX_MESSAGE_CHARS) -> str:
-    """One line saying why a test failed (for details.csv)."""
+def _delegation(ename: str, evalue: str) -> bool:
+    return ename in ("ImportError", "ModuleNotFoundError") and "actlab." in evalue
+
+
+def reason(ename: str, evalue: str, cause: tuple[str, str] | None = None,
+           limit: int = MAX_MESSAGE_CHARS) -> str:
+    """One line saying why a test failed (for details.csv); ``cause``: the error of a cell
+    above, for a name the test could not find."""
     text = " ".join(f"{ename}: {evalue}".split()) if evalue else ename
-    if ename in ("ImportError", "ModuleNotFoundError") and "actlab." in evalue:
+    if cause is not None:
+        text += " (a cell above failed: " + " ".join(f"{cause[0]}: {cause[1]}".split()) + ")"
+    if _delegation(ename, evalue) or (cause is not None and _delegation(*cause)):
         text = "uses a course reference this problem set does not allow: " + text
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def test_reasons(nb) -> dict[str, str]:
-    """``grade_id -> why it failed`` for every autograded test cell that failed."""
+    """``grade_id -> why it failed`` for every autograded test cell that failed. A test that
+    failed on a missing name also cites the last error of the notebook's own cells above it
+    (a delegating import, a typo that stopped the definition)."""
     out = {}
+    above = None
     for cell in nb.cells:
-        if not is_test_cell(cell):
-            continue
         errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+        if not is_test_cell(cell):
+            if cell.get("cell_type") == "code" and errors:
+                above = (str(errors[-1].get("ename", "Error")), str(errors[-1].get("evalue", "")))
+            continue
         if errors:
-            out[cell.metadata["nbgrader"]["grade_id"]] = reason(str(errors[-1].get("ename", "Error")),
-                                                                str(errors[-1].get("evalue", "")))
+            ename, evalue = str(errors[-1].get("ename", "Error")), str(errors[-1].get("evalue", ""))
+            out[cell.metadata["nbgrader"]["grade_id"]] = reason(
+                ename, evalue, above if ename == "NameError" else None)
     return out
 
 
