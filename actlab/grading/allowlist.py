@@ -13,6 +13,7 @@ notebook that removes the kernel-side guard still cannot import it.
 from __future__ import annotations
 
 import ast
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -101,11 +102,22 @@ def module_files() -> dict[str, Path]:
 
 def _imports(module: str, path: Path, hidden: set[str], known: set[str]) -> set[str]:
     """actlab modules that ``module`` imports anywhere (functions in ``hidden`` skipped)."""
+    stat = path.stat()
+    return set(_imports_cached(module, str(path), stat.st_mtime_ns, stat.st_size,
+                               frozenset(h for h in hidden if h.startswith(module + ".")),
+                               frozenset(known)))
+
+
+@functools.lru_cache(maxsize=1024)
+def _imports_cached(module: str, path: str, mtime_ns: int, size: int, hidden: frozenset,
+                    known: frozenset) -> frozenset:
+    # Parsing the package costs about 0.1 s; a grading worker reads it once, not per notebook.
+    path = Path(path)
     tree = ast.parse(path.read_text(encoding="utf-8"))
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
-    skip = {id(n) for n in ast.walk(tree)
-            if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and f"{module}.{n.name}" in hidden
-            for n in ast.walk(n)}
+    skip = {id(inner) for fn in ast.walk(tree)
+            if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)) and f"{module}.{fn.name}" in hidden
+            for inner in ast.walk(fn)}
     out: set[str] = set()
     for node in ast.walk(tree):
         if id(node) in skip:
@@ -127,7 +139,7 @@ def _imports(module: str, path: Path, hidden: set[str], known: set[str]) -> set[
                 candidate = ".".join(parts[:k])
                 if candidate in known:
                     out.add(candidate)
-    return out
+    return frozenset(out)
 
 
 def closure(modules, hide=(), files: dict[str, Path] | None = None) -> set[str]:
