@@ -31,18 +31,21 @@ pytestmark = [pytest.mark.grading, pytest.mark.xdist_group("feedback")]
 REPO = Path(__file__).resolve().parents[1]
 NAME = "ps2_saturation"
 STUDENT = "hidden_fail"
-# Passes the visible test of saturated_fraction; a hidden test asks for a strict `<`.
-LESS_EQUAL = '''def saturated_fraction(z, grad_fn, tol=1e-3):
+# Passes every visible check of saturated_fraction (they use the default tol and tol=1.0);
+# a hidden test tries other tolerances.
+ONLY_SOME_TOLERANCES = '''def saturated_fraction(z, grad_fn, tol=1e-3):
     z = np.asarray(z, dtype=np.float64)
     if z.size == 0:
         raise ValueError("empty")
-    return float(np.mean(np.asarray(grad_fn(z)) <= tol))
+    if tol not in (1e-3, 1.0):
+        tol = 1e-3
+    return float(np.mean(np.asarray(grad_fn(z)) < tol))
 '''
-MESSAGE = "a derivative equal to tol is not below tol"
+MESSAGE = "wrong fraction with tol=0.01"
 
 
 def _hidden_names(nb) -> set[str]:
-    """Identifiers that only hidden tests use (``_absval`` ...)."""
+    """Identifiers that only hidden tests use (``_z``, ``_tol`` ...)."""
     hidden, visible = set(), set()
     for cell in nb.cells:
         inside = False
@@ -52,7 +55,7 @@ def _hidden_names(nb) -> set[str]:
             elif "END HIDDEN TESTS" in line:
                 inside = False
             else:
-                (hidden if inside else visible).update(re.findall(r"\b_[a-z]\w+", line))
+                (hidden if inside else visible).update(re.findall(r"\b_[a-z]\w*", line))
     return hidden - visible
 
 
@@ -68,7 +71,7 @@ def graded(tmp_path_factory):
     nb = nbformat.read(REPO / "exercises" / NAME / f"{NAME}.ipynb", as_version=4)
     answers = {c.metadata["nbgrader"]["grade_id"]: c.source for c in source.cells
                if c.metadata.get("nbgrader", {}).get("solution")}
-    answers["saturated_fraction"] = LESS_EQUAL
+    answers["saturated_fraction"] = ONLY_SOME_TOLERANCES
     for cell in nb.cells:
         gid = cell.metadata.get("nbgrader", {}).get("grade_id")
         if cell.metadata.get("nbgrader", {}).get("solution"):
@@ -119,7 +122,7 @@ def test_the_instructors_autograded_copy_keeps_the_traceback(graded):
     nb = nbformat.read(autograded, as_version=4)
     cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "test_saturated_fraction")
     error = next(o for o in cell.outputs if o.output_type == "error")
-    assert "_absval" in "\n".join(error.traceback)
+    assert "_tol" in "\n".join(error.traceback)
     with open(graded["out"] / "details.csv", newline="") as fh:
         rows = {r["grade_id"]: r for r in csv.DictReader(fh)}
     assert rows["test_saturated_fraction"]["score"] == "0" and MESSAGE in rows["test_saturated_fraction"]["reason"]
