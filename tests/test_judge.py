@@ -20,7 +20,7 @@ from helpers import nbgrader_cell
 
 from actlab.grading import sandbox
 from actlab.grading.executor import instructor_cells
-from actlab.grading.judge import needed_names
+from actlab.grading.judge import JudgeClient, JudgeUnavailable, _send_message, needed_names
 from actlab.grading.sandbox import Limits, execute_notebook
 
 pytestmark = [pytest.mark.grading, pytest.mark.xdist_group("judge")]
@@ -374,6 +374,30 @@ def test_a_kernel_that_dies_mid_test_ends_the_notebook_as_crashed():
     assert found["test_2"] is None
     assert found["test_3"] and found["test_4"].startswith("NotRunError"), found
     assert outcome["status"] == "crashed", outcome
+
+
+def test_a_reply_is_read_only_from_the_judge_it_was_asked_of():
+    """While a command still waits on a judge that has just been replaced (its test never
+    ended), does that wait end with JudgeUnavailable when the old judge's socket closes,
+    leaving the new judge's 'ready' and replies to the new judge's caller? (Reading whatever
+    socket the client held at that moment once let the old wait take the new judge's 'ready',
+    and the grader hung.)"""
+    import socket
+
+    client = JudgeClient()
+    old_ours, old_theirs = socket.socketpair()
+    new_ours, new_theirs = socket.socketpair()
+    client.sock, client._ready = new_ours, False
+    _send_message(new_theirs, {"ready": 1})
+    _send_message(new_theirs, {"ok": True})
+    old_theirs.close()  # the replaced judge is killed: its socket ends
+    with pytest.raises(JudgeUnavailable, match="ended"):
+        client._receive(old_ours, timeout=5)
+    client._receive_ready(new_ours)
+    assert client._ready
+    assert client._receive(new_ours, timeout=5) == {"ok": True}
+    for sock in (old_ours, new_ours, new_theirs):
+        sock.close()
 
 
 def test_a_test_that_never_ends_in_the_judge_gets_a_fresh_judge_for_the_next_one():

@@ -615,43 +615,44 @@ class JudgeClient:
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
-    def _receive(self, timeout: float | None) -> dict:
-        assert self.sock is not None
+    def _receive(self, sock: socket.socket, timeout: float | None) -> dict:
+        """The next reply on ``sock``. A command reads only the socket it was sent on: a
+        thread still waiting for a judge that has been replaced must see that judge's end,
+        never take a message meant for its successor."""
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             left = None if deadline is None else max(0.0, deadline - time.monotonic())
-            ready, _, _ = select.select([self.sock], [], [], left)
+            try:
+                ready, _, _ = select.select([sock], [], [], left)
+            except (OSError, ValueError):  # closed under us: that judge is gone
+                raise JudgeUnavailable("the judge process ended") from None
             if not ready:
                 raise JudgeUnavailable(f"the judge did not answer within {timeout:.0f} s")
-            message = _read_message(self.sock)
+            message = _read_message(sock)
             if message is None:
                 raise JudgeUnavailable("the judge process ended")
             if "ready" in message:
-                self._ready = True
                 continue
             return message
 
     def command(self, message: dict, timeout: float | None = 30.0) -> dict:
         if not self.alive():
             self.start()
+        sock = self.sock
         if not self._ready:
-            self._receive_ready()
+            self._receive_ready(sock)
         with self._send_lock:
-            _send_message(self.sock, message)
-        return self._receive(timeout)
+            _send_message(sock, message)
+        return self._receive(sock, timeout)
 
-    def _receive_ready(self) -> None:
+    def _receive_ready(self, sock: socket.socket) -> None:
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
-        while not self._ready:
-            ready, _, _ = select.select([self.sock], [], [], max(0.0, deadline - time.monotonic()))
-            if not ready:
-                self.close()
-                raise JudgeUnavailable("the judge process did not start")
-            message = _read_message(self.sock)
-            if message is None or "ready" not in message:
-                self.close()
-                raise JudgeUnavailable("the judge process did not start")
-            self._ready = True
+        ready, _, _ = select.select([sock], [], [], max(0.0, deadline - time.monotonic()))
+        message = _read_message(sock) if ready else None
+        if message is None or "ready" not in message:
+            self.close()
+            raise JudgeUnavailable("the judge process did not start")
+        self._ready = True
 
     def begin(self, listen_path: str) -> None:
         reply = self.command({"op": "begin", "listen": listen_path})
@@ -691,6 +692,9 @@ class JudgeClient:
             self.proc.wait()
         self.proc = None
         if self.sock is not None:
+            # shutdown wakes a thread that is still waiting on this socket; close alone may not.
+            with contextlib.suppress(OSError):
+                self.sock.shutdown(socket.SHUT_RDWR)
             self.sock.close()
             self.sock = None
         self._ready = False
