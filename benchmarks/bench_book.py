@@ -20,13 +20,15 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+# A clean copy of the repository and the build as `make book` runs it are the tests' helpers.
+sys.path.insert(0, str(REPO / "tests"))
+from helpers import build_book, copy_clean_tree  # noqa: E402
+
 TARGET_RATIO = 0.2
 TARGET_COLD_SECONDS = 180
 
@@ -36,29 +38,12 @@ def load() -> str:
     return f"load {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
 
 
-def copy_clean_tree(dest: Path) -> None:
-    """Copy what git would check out, plus untracked files that are not ignored."""
-    listing = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
-        cwd=REPO, capture_output=True, check=True).stdout.decode()
-    for rel in filter(None, listing.split("\0")):
-        src = REPO / rel
-        if src.is_file():
-            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, dest / rel)
-
-
 def build(root: Path) -> float:
     """Build the book in ``root``; return wall seconds. Exits if the build fails."""
-    jupyter_book = Path(sys.executable).with_name("jupyter-book")
-    start = time.perf_counter()
-    proc = subprocess.run([str(jupyter_book), "build", ".", "-W", "-n", "--keep-going"],
-                          cwd=root, capture_output=True, text=True)
-    seconds = time.perf_counter() - start
-    if proc.returncode != 0:
-        sys.exit(f"build failed in {root} (exit {proc.returncode}):\n{proc.stdout[-4000:]}"
-                 f"\n{proc.stderr[-2000:]}")
-    return seconds
+    book = build_book(root, timeout=None)
+    if book.returncode != 0:
+        sys.exit(f"build failed in {root} (exit {book.returncode}):\n{book.log[-6000:]}")
+    return book.seconds
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -72,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="bench_book_"))
     root = workdir / "repo"
     try:
-        copy_clean_tree(root)
+        copy_clean_tree(REPO, root)
         chapter = root / args.chapter
         if not chapter.is_file():
             parser.error(f"{args.chapter} is not a file of the repository")

@@ -10,73 +10,14 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import pytest
 from filelock import FileLock
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-
-# Folders that are never part of a clean checkout (mirrors .gitignore); used when git is absent.
-_NOT_SOURCE = (".git", ".venv", "_build", "__pycache__", ".pytest_cache", ".hypothesis",
-               ".ipynb_checkpoints", "grading-work", "artifacts", "results", "*.egg-info")
-
-
-@dataclass(frozen=True)
-class BuiltBook:
-    """The outcome of ``jupyter-book build . -W -n --keep-going`` in a clean copy of the repo.
-
-    root: the copy; html: ``root/_build/html``; returncode and log (stdout + stderr) of the
-    build; seconds: its wall time.
-    """
-
-    root: Path
-    returncode: int
-    log: str
-    seconds: float
-
-    @property
-    def html(self) -> Path:
-        return self.root / "_build" / "html"
-
-
-def _source_files(repo: Path) -> list[Path] | None:
-    """Tracked and untracked-but-not-ignored files, i.e. what a fresh clone plus work holds."""
-    try:
-        out = subprocess.run(
-            ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
-            cwd=repo, capture_output=True, check=True, timeout=60).stdout
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return [Path(p) for p in out.decode().split("\0") if p]
-
-
-def copy_clean_tree(repo: Path, dest: Path) -> None:
-    """Copy the repository's source (no venv, build output or caches) into ``dest``."""
-    files = _source_files(repo)
-    if files is None:
-        shutil.copytree(repo, dest, ignore=shutil.ignore_patterns(*_NOT_SOURCE), dirs_exist_ok=True)
-        return
-    for rel in files:
-        src = repo / rel
-        if src.is_file():  # deleted-but-tracked files are listed too
-            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, dest / rel)
-
-
-def build_book(root: Path, timeout: float = 1800) -> BuiltBook:
-    """Run the README's build command (what ``make book`` runs) in ``root``."""
-    jupyter_book = Path(sys.executable).with_name("jupyter-book")
-    start = time.perf_counter()
-    proc = subprocess.run(
-        [str(jupyter_book), "build", ".", "-W", "-n", "--keep-going"],
-        cwd=root, capture_output=True, text=True, timeout=timeout)
-    return BuiltBook(root, proc.returncode, proc.stdout + proc.stderr,
-                     time.perf_counter() - start)
+from helpers import (DEMO_STUDENTS, REPO, BuiltBook, build_book, copy_clean_tree, make_course,
+                     sandbox_flag)
 
 
 def _empty_folder(path: Path) -> Path:
@@ -133,7 +74,7 @@ def built_book(run_once) -> BuiltBook:
     """The whole book, built once per test run from a clean copy of the working tree."""
     def build(base: Path) -> dict:
         root = _empty_folder(base / "book_checkout")
-        copy_clean_tree(REPO_ROOT, root)
+        copy_clean_tree(REPO, root)
         book = build_book(root)
         return {**asdict(book), "root": str(book.root)}
 
@@ -158,8 +99,6 @@ def graded_demo(run_once) -> GradedDemo:
     partial, blank, wrong, broken JSON, nothing handed in, a symlink to the answer key), under
     the bubblewrap sandbox where the machine has it; once per test run."""
     def grade(base: Path) -> dict:
-        from helpers import DEMO_STUDENTS, make_course, sandbox_flag
-
         from actlab.grading import cli
 
         root = _empty_folder(base / "graded_demo")

@@ -11,6 +11,14 @@ submissions (:func:`make_course`), which ``benchmarks/bench_grading.py`` uses to
 handy for trying ``actlab grade`` without student data; the sandbox flag for this machine;
 reading the CSV files grading writes.
 
+Book helpers: the chapters (:data:`CHAPTERS`) and every page in reading order
+(:func:`toc_files`); a clean copy of the repository (:func:`copy_clean_tree`) and the book
+built in it as ``make book`` builds it (:func:`build_book`), which conftest's ``built_book``
+and ``benchmarks/bench_book.py`` use.
+
+Server helpers: a free port on 127.0.0.1 (:func:`free_loopback_port`) for the servers tests
+start, or for a connection that must be refused.
+
 Browser helpers: Debian's Chromium with the flags this machine needs, and Playwright, or a skip
 that says how to install them (:func:`playwright_or_skip`).
 """
@@ -20,10 +28,16 @@ from __future__ import annotations
 import csv
 import functools
 import shutil
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 import numpy as np
+import yaml
 
 from actlab.grading.course import CONFIG_NAME, load_course, unpack_folder
 
@@ -225,8 +239,98 @@ def torch_reference_table(kind: str) -> tuple[np.ndarray, dict[str, np.ndarray]]
 
 
 # --------------------------------------------------------------------------------------------
-# the browser
+# the book
 # --------------------------------------------------------------------------------------------
+
+CHAPTERS = ["01_nonlinearity", "02_saturation", "03_relu", "04_variants", "05_choosing"]
+
+
+# Folders that are never part of a clean checkout (mirrors .gitignore); used when git is absent.
+_NOT_SOURCE = (".git", ".venv", "_build", "__pycache__", ".pytest_cache", ".hypothesis",
+               ".ipynb_checkpoints", "grading-work", "artifacts", "results", "*.egg-info")
+
+
+@dataclass(frozen=True)
+class BuiltBook:
+    """The outcome of ``jupyter-book build . -W -n --keep-going`` in a clean copy of the repo.
+
+    root: the copy; html: ``root/_build/html``; returncode and log (stdout + stderr) of the
+    build; seconds: its wall time.
+    """
+
+    root: Path
+    returncode: int
+    log: str
+    seconds: float
+
+    @property
+    def html(self) -> Path:
+        return self.root / "_build" / "html"
+
+
+def _source_files(repo: Path) -> list[Path] | None:
+    """Tracked and untracked-but-not-ignored files, i.e. what a fresh clone plus work holds."""
+    try:
+        out = subprocess.run(
+            ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+            cwd=repo, capture_output=True, check=True, timeout=60).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return [Path(p) for p in out.decode().split("\0") if p]
+
+
+def copy_clean_tree(repo: Path, dest: Path) -> None:
+    """Copy the repository's source (no venv, build output or caches) into ``dest``."""
+    files = _source_files(repo)
+    if files is None:
+        shutil.copytree(repo, dest, ignore=shutil.ignore_patterns(*_NOT_SOURCE), dirs_exist_ok=True)
+        return
+    for rel in files:
+        src = repo / rel
+        if src.is_file():  # deleted-but-tracked files are listed too
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / rel)
+
+
+def build_book(root: Path, timeout: float | None = 1800) -> BuiltBook:
+    """Run the README's build command (what ``make book`` runs) in ``root``."""
+    jupyter_book = Path(sys.executable).with_name("jupyter-book")
+    start = time.perf_counter()
+    proc = subprocess.run(
+        [str(jupyter_book), "build", ".", "-W", "-n", "--keep-going"],
+        cwd=root, capture_output=True, text=True, timeout=timeout)
+    return BuiltBook(root, proc.returncode, proc.stdout + proc.stderr,
+                     time.perf_counter() - start)
+
+
+def toc_files() -> list[str]:
+    """Every file named in `_toc.yml` (root first, then each part's chapters and sections)."""
+    toc = yaml.safe_load((REPO / "_toc.yml").read_text(encoding="utf-8"))
+    files = [toc["root"]]
+
+    def walk(items):
+        for item in items:
+            if "file" in item:
+                files.append(item["file"])
+            walk(item.get("sections", []))
+
+    for part in toc.get("parts", []):
+        walk(part.get("chapters", []))
+    return files
+
+
+# --------------------------------------------------------------------------------------------
+# servers and the browser
+# --------------------------------------------------------------------------------------------
+
+
+def free_loopback_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on (the system's choice, bound and released):
+    for a server a test starts, or for a connection that must be refused."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
 
 #: Debian's Chromium, and the flags it needs on a machine with no network and no GPU, as root.
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

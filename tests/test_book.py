@@ -14,11 +14,9 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from book_pages import CHAPTERS, toc_files
-from conftest import build_book
-from prose_numbers import numbers_in_prose
 from bs4 import BeautifulSoup
-from helpers import ASSIGNMENTS, nbgrader_cell
+from helpers import ASSIGNMENTS, CHAPTERS, build_book, nbgrader_cell, toc_files
+from prose_numbers import numbers_in_prose
 
 REPO = Path(__file__).resolve().parent.parent
 BOOK = REPO / "book"

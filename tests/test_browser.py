@@ -19,8 +19,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from book_pages import CHAPTERS, toc_files
-from helpers import CHROMIUM, CHROMIUM_ARGS, playwright_or_skip
+from helpers import CHAPTERS, CHROMIUM, CHROMIUM_ARGS, playwright_or_skip, toc_files
 
 REPO = Path(__file__).resolve().parent.parent
 SCREENSHOTS = REPO / "artifacts" / "screenshots"

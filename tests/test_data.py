@@ -11,7 +11,6 @@ import gzip
 import hashlib
 import http.server
 import shutil
-import socket
 import struct
 import threading
 from pathlib import Path
@@ -31,6 +30,8 @@ from actlab.data import (
     split,
     stratified_subset,
 )
+
+from helpers import free_loopback_port
 
 
 # --------------------------------------------------------------------------- fixtures
@@ -101,13 +102,6 @@ def loopback_server(idx_fixture, monkeypatch):
     finally:
         server.shutdown()
         server.server_close()
-
-
-def _closed_loopback_port() -> int:
-    """A port on 127.0.0.1 that nothing listens on (bound, then released)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # --------------------------------------------------------------------------- embedded MNIST
@@ -327,7 +321,7 @@ def test_full_mnist_second_load_works_offline_from_cache(idx_fixture, loopback_s
     """After one download, does a load succeed with the mirror unreachable?"""
     registry = idx_fixture[2]
     load_mnist(full=True, cache_dir=tmp_path, base_url=loopback_server, registry=registry)
-    dead = f"http://127.0.0.1:{_closed_loopback_port()}/"
+    dead = f"http://127.0.0.1:{free_loopback_port()}/"
     ds = load_mnist(full=True, cache_dir=tmp_path, base_url=dead, registry=registry)
     assert len(ds) == 17
 
@@ -351,7 +345,7 @@ def test_full_mnist_offline_names_the_embedded_default(idx_fixture, tmp_path, mo
     """With the mirror down, does the error say how to get the 5,000 embedded digits instead?"""
     for var in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
         monkeypatch.delenv(var, raising=False)
-    dead = f"http://127.0.0.1:{_closed_loopback_port()}/"
+    dead = f"http://127.0.0.1:{free_loopback_port()}/"
     with pytest.raises(MNISTDownloadError) as info:
         load_mnist(full=True, cache_dir=tmp_path, base_url=dead, registry=idx_fixture[2])
     message = str(info.value)
@@ -381,7 +375,7 @@ def test_full_mnist_uses_verified_uncompressed_files_without_network(idx_fixture
     _, arrays, _ = idx_fixture
     hashes = _plain_copies(idx_fixture, tmp_path / "mnist-idx")
     monkeypatch.setattr(data_mod, "MNIST_IDX_SHA256", hashes)
-    dead = f"http://127.0.0.1:{_closed_loopback_port()}/"
+    dead = f"http://127.0.0.1:{free_loopback_port()}/"
     ds = load_mnist(full=True, cache_dir=tmp_path, base_url=dead)
     assert ds.test_start == 12 and len(ds) == 17
     np.testing.assert_array_equal(ds.y, np.concatenate([arrays["train_labels"], arrays["test_labels"]]))

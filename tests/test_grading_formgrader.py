@@ -16,7 +16,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -31,7 +30,7 @@ from actlab.grading import export as export_cli
 from actlab.grading.course import load_course
 from actlab.grading.formgrader import MISSING_TEMPLATE, repair_templates
 
-from helpers import CHROMIUM, CHROMIUM_ARGS, playwright_or_skip, sandbox_flag
+from helpers import CHROMIUM, CHROMIUM_ARGS, free_loopback_port, playwright_or_skip, sandbox_flag
 
 pytestmark = [pytest.mark.grading, pytest.mark.xdist_group("formgrader")]
 
@@ -57,12 +56,6 @@ def test_formgraders_missing_submission_page_renders_after_the_repair():
     assert "Submission notebook file not found: /x/ps5.ipynb" in page
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def marked_course(tmp_path_factory):
     """A course copy with problem set 5, the instructor's notebook graded for student 'ada'."""
@@ -83,7 +76,7 @@ def marked_course(tmp_path_factory):
 @pytest.fixture(scope="module")
 def formgrader(marked_course):
     """`actlab formgrader` serving the course on 127.0.0.1; yields (base URL, token)."""
-    port, token = _free_port(), secrets.token_hex(16)
+    port, token = free_loopback_port(), secrets.token_hex(16)
     actlab = Path(sys.executable).with_name("actlab")
     log = open(marked_course.parent / "formgrader.log", "wb")
     proc = subprocess.Popen(

@@ -18,15 +18,13 @@ import glob
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 from pathlib import Path
 
 import pytest
 
-from helpers import DEMO_ASSIGNMENT
-from helpers import make_course, sandbox_flag
+from helpers import DEMO_ASSIGNMENT, free_loopback_port, make_course, sandbox_flag
 
 from actlab.grading import cli
 from actlab.grading.course import load_course
@@ -54,12 +52,6 @@ if PG_BIN is None or not (PG_BIN / "pg_ctl").exists():
     pytest.skip("PostgreSQL not installed: `apt-get install postgresql` (CI's .ci/run does this) "
                 "to test the gradebook on a real database", allow_module_level=True)
 psycopg2 = pytest.importorskip("psycopg2", reason="pip install -r requirements.txt (psycopg2-binary)")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _as_server_user() -> list[str]:
@@ -91,7 +83,7 @@ def postgres():
     pwfile.unlink()
     port = None
     for _ in range(5):  # the free port may be taken between choosing it and binding it
-        port = _free_port()
+        port = free_loopback_port()
         options = (f"-c listen_addresses=127.0.0.1 -p {port} -c unix_socket_directories={folder} "
                    "-c fsync=off -c full_page_writes=off")
         proc = subprocess.run([*run_as, str(PG_BIN / "pg_ctl"), "-D", str(data), "-o", options,

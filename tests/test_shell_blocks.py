@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from conftest import copy_clean_tree
+from helpers import copy_clean_tree
 
 from actlab.lab import sync_work_copy
 
