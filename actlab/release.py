@@ -35,11 +35,12 @@ from packaging.markers import default_environment
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
+from actlab.util import zip_entry
+
 REPO = Path(__file__).resolve().parent.parent
 BUNDLE = "activation-functions-exercises"
 #: What a learner runs besides the course library: Jupyter to work, nbgrader to validate.
 LEARNER_TOOLS = ("jupyterlab", "nbgrader", "ipykernel")
-_FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 # Every virtual environment starts with these; the course does not pin them.
 _BOOTSTRAP = {"pip", "setuptools", "wheel"}
 
@@ -177,10 +178,7 @@ def build(out: Path, exercises: Path | None = None, requirements: Path | None = 
         files[f"{BUNDLE}/README.md"] = readme(notebooks, wheel_rel).encode()
         with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as zf:
             for name in sorted(files):
-                info = zipfile.ZipInfo(name, date_time=_FIXED_TIME)
-                info.compress_type = zipfile.ZIP_DEFLATED
-                info.external_attr = 0o644 << 16
-                zf.writestr(info, files[name])
+                zf.writestr(zip_entry(name), files[name])
     return target
 
 

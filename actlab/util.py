@@ -1,4 +1,4 @@
-"""Two conventions every part of ``actlab`` shares: progress bars and unknown-name errors.
+"""Conventions every part of ``actlab`` shares: progress bars, unknown-name errors, files.
 
 * :func:`progress` wraps long loops in a tqdm bar. ``enabled=None`` (the default everywhere)
   shows the bar only when stderr is a terminal, so notebooks, logs, CI output and the book's
@@ -6,16 +6,25 @@
 * :func:`unknown_name` builds the ``ValueError`` for a name that is not one of the valid ones,
   always worded the same way and always listing every valid name, so that a typo in an
   activation, an initialiser, a loss or an assignment is fixed from the message alone.
+* :func:`write_csv` and :func:`zip_entry`: the reports, LMS files and bundles the course
+  writes are the same bytes for the same content (UTF-8 CSV with Unix line ends; zip
+  entries with a fixed date and mode), so a rerun can be compared with ``cmp``.
 """
 
 from __future__ import annotations
 
+import csv
 import sys
+import zipfile
+from pathlib import Path
 from typing import Any, Iterable
 
 from tqdm.auto import tqdm
 
-__all__ = ["progress", "shows_progress", "unknown_name"]
+__all__ = ["progress", "shows_progress", "unknown_name", "write_csv", "zip_entry"]
+
+#: The date of every zip entry the course writes (the earliest a zip file can hold).
+ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 
 
 def shows_progress(enabled: bool | None) -> bool:
@@ -44,3 +53,23 @@ def unknown_name(kind: str, name: Any, valid: Iterable[str]) -> ValueError:
     valid = list(valid)
     listed = ", ".join(valid) if valid else "(none)"
     return ValueError(f"unknown {kind} {name!r}; valid names: {listed}")
+
+
+def write_csv(path: Path | str, header: Iterable, rows: Iterable[Iterable]) -> None:
+    """Write ``header`` then ``rows`` to ``path`` as UTF-8 CSV with Unix line ends (the
+    folder is created when missing)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(rows)
+
+
+def zip_entry(name: str) -> zipfile.ZipInfo:
+    """A deflated zip entry called ``name``, dated :data:`ZIP_DATE`, mode 0644: the same
+    files give the same archive, byte for byte."""
+    info = zipfile.ZipInfo(name, date_time=ZIP_DATE)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.external_attr = 0o644 << 16
+    return info

@@ -20,7 +20,8 @@ from helpers import make_course, sandbox_flag
 from actlab.grading import cli
 from actlab.grading import collect as col
 from actlab.grading.course import load_course
-from actlab.grading.lms import HandBackError, SubmissionGrade, hand_back, read_roster
+from actlab.grading.lms import HandBackError, hand_back, read_roster
+from actlab.grading.report import SubmissionGrade
 
 pytestmark = [pytest.mark.grading, pytest.mark.xdist_group("grading_lms")]
 

@@ -28,11 +28,12 @@ from pathlib import Path
 
 from .batch import run_jobs
 from .collect import UNGRADABLE, read_manifests
-from .course import AssignmentTemplate, CourseError, load_course
+from .course import AssignmentTemplate, CourseError, load_course, silence_nbgrader_warnings
 from .intake import unreadable_reason
 from .job import JobResult, JobSpec, NotebookResult
-from .lms import HandBackError, SubmissionGrade, autograded_directory, hand_back, print_notes
-from .report import merge_into_gradebook, summary_table, write_changes, write_csvs, write_feedback
+from .lms import HandBackError, autograded_directory, hand_back, print_notes
+from .report import (merge_into_gradebook, submission_grades, summary_table, write_changes,
+                     write_csvs, write_feedback)
 from .sandbox import SandboxUnavailableError, require_sandbox
 
 # A student's other files (data, helper modules) larger than this are left behind: not read
@@ -237,9 +238,8 @@ def grade(submitted: Path, *, course_root: Path | None = None, assignment: str |
         changes = merge_into_gradebook(course.db_url, course.course_id, templates, results)
         write_changes(changes, out)
         handback.record_names(course)
-    rows = [SubmissionGrade(r.student_id, r.assignment, r.score, templates[r.assignment].max_score,
-                     r.status, r.reason) for r in results]
-    notes = handback.write(rows, out, collected, feedback_root=out / "feedback")
+    notes = handback.write(submission_grades(results, templates), out, collected,
+                           feedback_root=out / "feedback")
     return GradingRun(results, templates, out, time.perf_counter() - t0, changes, notes)
 
 
@@ -250,10 +250,7 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse exits 2 on bad usage and 0 for --help
         return int(exc.code or 0)
-    # nbgrader 0.9 trips SQLAlchemy 2 warnings about its own session handling; they are
-    # not ours to fix and would bury the summary.
-    warnings.filterwarnings("ignore", module=r"nbgrader\..*")
-    warnings.filterwarnings("ignore", message=r".*not in session.*")
+    silence_nbgrader_warnings()
     try:
         run = grade(args.submitted, course_root=args.course, assignment=args.assignment,
                     out=args.out, workers=args.workers, scheduler=args.scheduler,

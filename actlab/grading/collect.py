@@ -41,6 +41,7 @@ import stat
 import sys
 import unicodedata
 import zipfile
+from collections import Counter
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from pathlib import Path, PurePosixPath
@@ -48,9 +49,11 @@ from pathlib import Path, PurePosixPath
 from nbgrader.plugins import FileNameCollectorPlugin
 from traitlets import Unicode
 
-from ..util import progress
+from ..util import progress, unknown_name, write_csv
+from .course import CourseError, load_course
 from .intake import MAX_NOTEBOOK_BYTES
 from .lms import LMS_NAMES
+
 #: The whole unpacked export may not exceed this (a zip bomb is refused before extracting).
 MAX_EXPORT_BYTES = 4 * 1024**3
 #: Nor may it hold more entries than this.
@@ -358,9 +361,6 @@ def collect(export: Path, lms: str, assignment: str, into: Path, *, course_root:
     Raises :class:`CollectError` for refused exports and bad arguments; in that case
     nothing has been written.
     """
-    from ..util import unknown_name
-    from .course import CourseError, load_course
-
     if lms not in COLLECTORS:
         raise CollectError(str(unknown_name("LMS", lms, LMS_NAMES)))
     try:
@@ -457,16 +457,9 @@ def _write(into: Path, assignment: str, rows: list[Collected], unmatched: list[E
             _write_inside(root, quarantine / "unmatched" / _flat(entry.path), entry.data)
         reasons.append((f"unmatched/{_flat(entry.path)}", reason))
     if reasons:
-        quarantine.mkdir(parents=True, exist_ok=True)
-        with open(quarantine / "reasons.csv", "w", newline="", encoding="utf-8") as fh:
-            w = csv.writer(fh, lineterminator="\n")
-            w.writerow(("file", "reason"))
-            w.writerows(sorted(reasons))
-    with open(into / f"collect_{assignment}.csv", "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh, lineterminator="\n")
-        w.writerow(MANIFEST_COLUMNS)
-        for r in rows:
-            w.writerow([getattr(r, c) for c in MANIFEST_COLUMNS])
+        write_csv(quarantine / "reasons.csv", ("file", "reason"), sorted(reasons))
+    write_csv(into / f"collect_{assignment}.csv", MANIFEST_COLUMNS,
+              ([getattr(r, c) for c in MANIFEST_COLUMNS] for r in rows))
 
 
 def _flat(path: str) -> str:
@@ -563,8 +556,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"actlab collect: error: {exc}", file=sys.stderr)
         return 2
     if not args.quiet:
-        from collections import Counter
-
         counts = Counter(r.status for r in rows)
         late = sum(r.late == "yes" for r in rows)
         summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))

@@ -35,6 +35,7 @@ import shutil
 import sys
 import tarfile
 import tempfile
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -325,6 +326,14 @@ def ensure_tools_on_path() -> None:
     parts = os.environ.get("PATH", "").split(os.pathsep)
     if bindir not in parts:
         os.environ["PATH"] = os.pathsep.join([bindir, *parts])
+
+
+def silence_nbgrader_warnings() -> None:
+    """Hide, for the rest of this process, the warnings nbgrader 0.9 trips in SQLAlchemy 2
+    about its own session handling: they are not ours to fix and would bury a command's
+    summary."""
+    warnings.filterwarnings("ignore", module=r"nbgrader\..*")
+    warnings.filterwarnings("ignore", message=r".*not in session.*")
 
 
 def pack_folder(folder: Path) -> bytes:

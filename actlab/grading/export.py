@@ -18,11 +18,11 @@ from __future__ import annotations
 import argparse
 import csv
 import sys
-import warnings
 from pathlib import Path
 
-from .lms import SubmissionGrade, HandBackError, hand_back, print_notes
-from .report import GRADES_COLUMNS, fmt_score
+from .course import CourseError, load_course, silence_nbgrader_warnings
+from .lms import HandBackError, hand_back, print_notes
+from .report import SubmissionGrade, write_grades
 
 
 class ExportError(Exception):
@@ -75,8 +75,6 @@ def export(course_root: Path | None = None, out: Path | None = None, grades: Pat
            assignment: str | None = None, lms: str | None = None, lms_template: Path | None = None,
            roster: Path | None = None) -> tuple[Path, list[SubmissionGrade], list, list[str]]:
     """Write the final grades; return (out folder, rows, waiting, notes)."""
-    from .course import CourseError, load_course
-
     try:
         course = load_course(course_root)
         if assignment is not None:
@@ -100,14 +98,7 @@ def export(course_root: Path | None = None, out: Path | None = None, grades: Pat
     extra = handback.columns({}, keys)
     if "late" in columns:
         extra = {"late": {k: previous.get(k, {}).get("late", "") for k in keys}, **extra}
-    out.mkdir(parents=True, exist_ok=True)
-    with open(out / "grades.csv", "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh, lineterminator="\n")
-        w.writerow((*GRADES_COLUMNS, *extra))
-        for r in rows:
-            key = (r.student_id, r.assignment)
-            w.writerow((r.student_id, r.assignment, fmt_score(r.score), fmt_score(r.max_score), r.status,
-                        *(values.get(key, "") for values in extra.values())))
+    write_grades(out / "grades.csv", rows, extra)
     notes = handback.write(rows, out, {})
     return out, rows, waiting, notes
 
@@ -131,8 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         args = p.parse_args(argv)
     except SystemExit as exc:
         return int(exc.code or 0)
-    warnings.filterwarnings("ignore", module=r"nbgrader\..*")
-    warnings.filterwarnings("ignore", message=r".*not in session.*")
+    silence_nbgrader_warnings()
     try:
         out, rows, waiting, notes = export(args.course, args.out, args.grades, args.assignment,
                                            args.lms, args.lms_template, args.roster)

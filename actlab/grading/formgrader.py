@@ -24,6 +24,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from .course import CourseError, load_course
+
 MISSING_TEMPLATE = "formgrade_macros.tpl"
 SHIPPED_MACROS = "formgrade/formgrade_macros.html.j2"
 
@@ -86,8 +88,6 @@ def command(course_root: Path, port: int | None = None, browser: bool = True,
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``actlab formgrader``; ``argv`` is everything after ``formgrader``."""
-    from .course import CourseError, load_course
-
     p = argparse.ArgumentParser(
         prog="actlab formgrader",
         description="Open nbgrader's formgrader on this course (JupyterLab on 127.0.0.1) to mark "

@@ -32,6 +32,9 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..util import unknown_name, write_csv, zip_entry
+from .report import SubmissionGrade, fmt_score
+
 LMS_NAMES = ("canvas", "moodle")
 CANVAS_IDENTITY = ("Student", "ID", "SIS User ID", "SIS Login ID", "Integration ID", "Section")
 _CANVAS_COLUMN = re.compile(r"^(?P<name>.*\S)\s*\((?P<id>\d+)\)$")
@@ -41,23 +44,6 @@ _PARTICIPANT = re.compile(r"(\d+)\s*$")
 
 class HandBackError(Exception):
     """Bad LMS options or a template that does not fit: a usage error (exit status 2)."""
-
-
-@dataclass(frozen=True)
-class SubmissionGrade:
-    """What the LMS needs of one submission."""
-
-    student_id: str
-    assignment: str
-    score: float
-    max_score: float
-    status: str
-    reason: str = ""
-
-
-def fmt(x: float) -> str:
-    """A score for an LMS cell: at most 6 significant digits, no trailing zeros."""
-    return format(round(float(x), 6), "g")
 
 
 def autograded_directory(course) -> Path:
@@ -77,26 +63,18 @@ def _read(path: Path) -> tuple[list[str], list[list[str]]]:
     return rows[0], rows[1:]
 
 
-def _write(path: Path, header, rows) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh, lineterminator="\n")
-        w.writerow(header)
-        w.writerows(rows)
-
-
 def _scaled(row: SubmissionGrade, lms_points: str, notes: list) -> str:
     try:
         points = float(lms_points)
     except (TypeError, ValueError):
-        return fmt(row.score)
+        return fmt_score(row.score)
     if points <= 0 or row.max_score <= 0 or abs(points - row.max_score) < 1e-9:
-        return fmt(row.score)
-    note = (f"{row.assignment}: scores out of {fmt(row.max_score)} scaled to the LMS's "
-            f"{fmt(points)} points")
+        return fmt_score(row.score)
+    note = (f"{row.assignment}: scores out of {fmt_score(row.max_score)} scaled to the LMS's "
+            f"{fmt_score(points)} points")
     if note not in notes:
         notes.append(note)
-    return fmt(row.score * points / row.max_score)
+    return fmt_score(row.score * points / row.max_score)
 
 
 # ----------------------------------------------------------------------------------------
@@ -340,7 +318,7 @@ class HandBack:
         assignments = sorted({g.assignment for g in grades})
         lms_dir = out / "lms"
         header, rows = self.template.fill(grades, assignments, notes)
-        _write(lms_dir / IMPORT_NAMES[self.lms], header, rows)
+        write_csv(lms_dir / IMPORT_NAMES[self.lms], header, rows)
         if feedback_root is not None:
             notes += package_feedback(self.lms, grades, feedback_root, lms_dir, collected,
                                       self.template)
@@ -350,8 +328,6 @@ class HandBack:
 def hand_back(lms: str | None, template: Path | None, roster: Path | None) -> HandBack:
     """Check and read the LMS options (:class:`HandBackError` when they do not fit)."""
     if lms is not None and lms not in LMS_NAMES:
-        from ..util import unknown_name
-
         raise HandBackError(str(unknown_name("LMS", lms, LMS_NAMES)))
     if (lms is None) != (template is None):
         raise HandBackError("--lms and --lms-template go together: the LMS's own export is "
@@ -398,19 +374,11 @@ def package_feedback(lms: str, grades: list[SubmissionGrade], feedback_root: Pat
                             left_out.append(g.student_id)
                             continue
                         arcname = f"{key}/{assignment}_feedback{suffix}.html"
-                    zf.writestr(_zipinfo(arcname), data)
+                    zf.writestr(zip_entry(arcname), data)
         if left_out:
             notes.append(f"{assignment}: no LMS file to attach feedback to for "
                          f"{', '.join(sorted(set(left_out)))}; their pages are in {per_id}")
     return notes
-
-
-def _zipinfo(name: str) -> zipfile.ZipInfo:
-    # Fixed times: the same grades give the same bundle, byte for byte.
-    info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
-    info.compress_type = zipfile.ZIP_DEFLATED
-    info.external_attr = 0o644 << 16
-    return info
 
 
 def print_notes(prog: str, notes: list[str]) -> None:

@@ -7,15 +7,16 @@ sorted and carry no timestamps: grading the same folder twice gives byte-identic
 
 from __future__ import annotations
 
-import csv
 import html
 import tempfile
 from collections import Counter, defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 
 from nbgrader.api import Gradebook
 from tabulate import tabulate
 
+from ..util import write_csv
 from .course import AssignmentTemplate, ensure_tools_on_path, unpack_folder
 from .job import STATUSES, JobResult
 
@@ -28,8 +29,42 @@ def fmt_score(x: float) -> str:
     return format(round(float(x), 6), "g")
 
 
+@dataclass(frozen=True)
+class SubmissionGrade:
+    """One row of grades.csv: a student's score on one assignment, with its status and the
+    reason for it (what the LMS hand-back and ``actlab export`` need of a submission)."""
+
+    student_id: str
+    assignment: str
+    score: float
+    max_score: float
+    status: str
+    reason: str = ""
+
+
 def _sorted(results):
     return sorted(results, key=lambda r: (r.student_id, r.assignment))
+
+
+def submission_grades(results: list[JobResult], templates: dict[str, AssignmentTemplate]
+                      ) -> list[SubmissionGrade]:
+    """One :class:`SubmissionGrade` per result, in (student, assignment) order."""
+    return [SubmissionGrade(r.student_id, r.assignment, r.score, templates[r.assignment].max_score,
+                            r.status, r.reason) for r in _sorted(results)]
+
+
+def write_grades(path: Path, grades: list[SubmissionGrade], extra: dict | None = None) -> None:
+    """Write ``grades`` to ``path`` (grades.csv), in the order given.
+
+    ``extra`` adds columns after ``status``: ``{column: {(student, assignment): value}}``
+    (``late`` from ``actlab collect``, ``name`` and ``email`` from a roster); a submission
+    without a value gets an empty cell.
+    """
+    extra = extra or {}
+    write_csv(path, (*GRADES_COLUMNS, *extra), [
+        (g.student_id, g.assignment, fmt_score(g.score), fmt_score(g.max_score), g.status,
+         *(values.get((g.student_id, g.assignment), "") for values in extra.values()))
+        for g in grades])
 
 
 def detail_rows(result: JobResult, template: AssignmentTemplate) -> list[tuple]:
@@ -56,29 +91,11 @@ def detail_rows(result: JobResult, template: AssignmentTemplate) -> list[tuple]:
 
 def write_csvs(results: list[JobResult], templates: dict[str, AssignmentTemplate], out: Path,
                extra: dict | None = None) -> None:
-    """Write ``out/grades.csv`` (one row per submission) and ``out/details.csv`` (per cell).
-
-    ``extra`` adds columns after ``status``: ``{column: {(student, assignment): value}}``
-    (``late`` from ``actlab collect``, ``name`` and ``email`` from a roster); a submission
-    without a value gets an empty cell.
-    """
-    extra = extra or {}
-    out.mkdir(parents=True, exist_ok=True)
-    results = _sorted(results)
-    _write_csv(out / "grades.csv", (*GRADES_COLUMNS, *extra), [
-        (r.student_id, r.assignment, fmt_score(r.score),
-         fmt_score(templates[r.assignment].max_score), r.status,
-         *(values.get((r.student_id, r.assignment), "") for values in extra.values()))
-        for r in results])
-    _write_csv(out / "details.csv", DETAILS_COLUMNS, [
-        row for r in results for row in detail_rows(r, templates[r.assignment])])
-
-
-def _write_csv(path: Path, header, rows) -> None:
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh, lineterminator="\n")
-        w.writerow(header)
-        w.writerows(rows)
+    """Write ``out/grades.csv`` (one row per submission, :func:`write_grades`, with the
+    ``extra`` columns) and ``out/details.csv`` (one row per graded cell)."""
+    write_grades(out / "grades.csv", submission_grades(results, templates), extra)
+    write_csv(out / "details.csv", DETAILS_COLUMNS, [
+        row for r in _sorted(results) for row in detail_rows(r, templates[r.assignment])])
 
 
 CHANGES_COLUMNS = ("student_id", "assignment", "notebook", "grade_id", "old_score", "new_score")
@@ -90,7 +107,7 @@ def write_changes(changes: list[tuple], out: Path) -> None:
     if not changes:
         path.unlink(missing_ok=True)
         return
-    _write_csv(path, CHANGES_COLUMNS, sorted(changes))
+    write_csv(path, CHANGES_COLUMNS, sorted(changes))
 
 
 _PLAIN_PAGE = """<!DOCTYPE html>
