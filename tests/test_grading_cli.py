@@ -9,6 +9,8 @@ bubblewrap sandbox when the machine has it.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -98,6 +100,20 @@ def test_bad_options_are_usage_errors(tmp_path, args):
     course = write_demo_course(tmp_path / "course")
     (tmp_path / "sub").mkdir()
     assert cli.main([str(tmp_path / "sub"), "--course", str(course), "--no-sandbox", *args]) == 2
+
+
+@pytest.mark.parametrize("argv", [["grade", "--help"], ["grade", "no-such-folder"],
+                                  ["grade", ".", "--workers", "0"], ["collect", "--help"],
+                                  ["export", "--help"]], ids=" ".join)
+def test_help_and_usage_errors_answer_without_importing_nbgrader(argv):
+    """Do `actlab grade --help` and its usage errors (and collect's and export's help) answer
+    without importing nbgrader, which takes most of a second to import?"""
+    script = ("import sys\nfrom actlab.cli import main\ncode = main(sys.argv[1:])\n"
+              "print('nbgrader imported:', 'nbgrader' in sys.modules)\nsys.exit(code)")
+    proc = subprocess.run([sys.executable, "-c", script, *argv], cwd=REPO, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == (0 if "--help" in argv else 2), proc.stderr
+    assert proc.stdout.splitlines()[-1] == "nbgrader imported: False", proc.stdout[-500:]
 
 
 def test_problem_set_one_solution_scores_full_marks_and_its_release_scores_zero(tmp_path):

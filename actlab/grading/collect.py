@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import functools
 import os
 import re
 import shutil
@@ -46,7 +47,6 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 
-from nbgrader.plugins import FileNameCollectorPlugin
 from traitlets import Unicode
 
 from ..util import progress, unknown_name, write_csv
@@ -76,58 +76,77 @@ class CollectError(Exception):
 
 # ----------------------------------------------------------------------------------------
 # File names: nbgrader's collector plugins, one per LMS.
+#
+# nbgrader takes most of a second to import (its package loads its Jupyter server
+# extensions), and `actlab grade` imports this module for its manifest reader. The plugin
+# classes, the only part that needs nbgrader, are therefore made on first use, so that
+# `actlab grade --help` and usage errors answer at once; module attribute access
+# (`actlab.grading.collect.CanvasCollector`, as `nbgrader zip_collect --collector=` names
+# them) reaches them through __getattr__.
 
-class CanvasCollector(FileNameCollectorPlugin):
-    """Canvas bulk-download names: ``<sortablename>_[LATE_]<user_id>_<attachment_id>_<name>``.
+@functools.cache
+def collectors() -> dict[str, type]:
+    """{LMS name: its nbgrader ``FileNameCollectorPlugin`` subclass}."""
+    from nbgrader.plugins import FileNameCollectorPlugin
 
-    ``collect(path)`` looks at the file name only (so absolute paths from
-    ``nbgrader zip_collect`` work too) and returns ``student_id`` (Canvas user id),
-    ``file_id`` (the uploaded name), ``name`` (sortable name), ``late`` ('yes'/'no'),
-    ``lms_key`` (the name prefix Canvas's "re-upload submissions" matches feedback on).
-    Unlike the base class it reports files of every extension: a download that holds only a
-    PDF must still say so.
-    """
+    class CanvasCollector(FileNameCollectorPlugin):
+        """Canvas bulk-download names:
+        ``<sortablename>_[LATE_]<user_id>_<attachment_id>_<name>``.
 
-    named_regexp = Unicode(
-        r"^(?P<lms_key>(?P<name>[^_]*)_(?P<late>LATE_)?(?P<student_id>\d+)_(?P<attachment_id>\d+))"
-        r"_(?P<file_id>.+)$").tag(config=True)
+        ``collect(path)`` looks at the file name only (so absolute paths from
+        ``nbgrader zip_collect`` work too) and returns ``student_id`` (Canvas user id),
+        ``file_id`` (the uploaded name), ``name`` (sortable name), ``late`` ('yes'/'no'),
+        ``lms_key`` (the name prefix Canvas's "re-upload submissions" matches feedback on).
+        Unlike the base class it reports files of every extension: a download that holds
+        only a PDF must still say so.
+        """
 
-    def collect(self, submitted_file: str) -> dict | None:
-        info = self._match(PurePosixPath(str(submitted_file).replace(os.sep, "/")).name)
-        if not info:
-            return None
-        info["late"] = "yes" if info.get("late") else "no"
-        return info
+        named_regexp = Unicode(
+            r"^(?P<lms_key>(?P<name>[^_]*)_(?P<late>LATE_)?(?P<student_id>\d+)"
+            r"_(?P<attachment_id>\d+))_(?P<file_id>.+)$").tag(config=True)
+
+        def collect(self, submitted_file: str) -> dict | None:
+            info = self._match(PurePosixPath(str(submitted_file).replace(os.sep, "/")).name)
+            if not info:
+                return None
+            info["late"] = "yes" if info.get("late") else "no"
+            return info
+
+    class MoodleCollector(FileNameCollectorPlugin):
+        """Moodle download names:
+        ``<Full Name>_<participant id>_assignsubmission_<plugin>_/<name>``.
+
+        Works on the last two path components (folder layout) or the file name alone (the
+        flat layout Moodle writes when "download submissions in folders" is off). Returns
+        ``student_id`` (participant id), ``file_id``, ``name`` (full name), ``plugin``
+        (``file``, ``onlinetext``, ...) and ``lms_key`` (the student's folder name, which
+        Moodle's "upload feedback files in a zip" matches on).
+        """
+
+        named_regexp = Unicode(
+            r"^(?P<name>.+?)_(?P<student_id>\d+)_assignsubmission_(?P<plugin>[a-z]+)_(?P<sep>/?)"
+            r"(?P<file_id>[^/].*)$").tag(config=True)
+
+        def collect(self, submitted_file: str) -> dict | None:
+            parts = PurePosixPath(str(submitted_file).replace(os.sep, "/")).parts
+            info = None
+            if len(parts) >= 2:
+                info = self._match("/".join(parts[-2:]))
+            if not info or not info.get("sep"):
+                info = self._match(parts[-1]) if parts else None
+            if not info:
+                return None
+            info["lms_key"] = f"{info['name']}_{info['student_id']}_assignsubmission_file_"
+            return info
+
+    return {"canvas": CanvasCollector, "moodle": MoodleCollector}
 
 
-class MoodleCollector(FileNameCollectorPlugin):
-    """Moodle download names: ``<Full Name>_<participant id>_assignsubmission_<plugin>_/<name>``.
-
-    Works on the last two path components (folder layout) or the file name alone (the
-    flat layout Moodle writes when "download submissions in folders" is off). Returns
-    ``student_id`` (participant id), ``file_id``, ``name`` (full name), ``plugin``
-    (``file``, ``onlinetext``, ...) and ``lms_key`` (the student's folder name, which Moodle's
-    "upload feedback files in a zip" matches on).
-    """
-
-    named_regexp = Unicode(
-        r"^(?P<name>.+?)_(?P<student_id>\d+)_assignsubmission_(?P<plugin>[a-z]+)_(?P<sep>/?)"
-        r"(?P<file_id>[^/].*)$").tag(config=True)
-
-    def collect(self, submitted_file: str) -> dict | None:
-        parts = PurePosixPath(str(submitted_file).replace(os.sep, "/")).parts
-        info = None
-        if len(parts) >= 2:
-            info = self._match("/".join(parts[-2:]))
-        if not info or not info.get("sep"):
-            info = self._match(parts[-1]) if parts else None
-        if not info:
-            return None
-        info["lms_key"] = f"{info['name']}_{info['student_id']}_assignsubmission_file_"
-        return info
-
-
-COLLECTORS = {"canvas": CanvasCollector, "moodle": MoodleCollector}
+def __getattr__(name: str):
+    lms = {"CanvasCollector": "canvas", "MoodleCollector": "moodle"}.get(name)
+    if lms is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return collectors()[lms]
 
 
 def _quiet(plugin):
@@ -361,7 +380,7 @@ def collect(export: Path, lms: str, assignment: str, into: Path, *, course_root:
     Raises :class:`CollectError` for refused exports and bad arguments; in that case
     nothing has been written.
     """
-    if lms not in COLLECTORS:
+    if lms not in LMS_NAMES:
         raise CollectError(str(unknown_name("LMS", lms, LMS_NAMES)))
     try:
         course = load_course(course_root)
@@ -389,7 +408,7 @@ def collect(export: Path, lms: str, assignment: str, into: Path, *, course_root:
                            "pass --force to collect it again")
 
     entries = read_export(export, progress_bar)
-    plugin = _quiet(COLLECTORS[lms]())
+    plugin = _quiet(collectors()[lms]())
     students: dict[str, Collected] = {}
     unmatched = []
     for entry in entries:

@@ -30,7 +30,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
-from nbconvert.preprocessors import ClearOutputPreprocessor
 
 #: The largest notebook file that is read at all, wherever it is first seen (``actlab grade``
 #: checks it before reading a submitted folder, so an oversized notebook never reaches a
@@ -146,7 +145,10 @@ def clean_against_release(nb, release_nb) -> tuple[object, list[str]]:
     release_by_cell_id = {c.get("id"): c for c in release_nb.cells if c.get("id") and _grade_id(c)}
 
     # Outputs are re-created by execution; anything handed in is discarded (nbgrader's
-    # ClearOutput step is this preprocessor).
+    # ClearOutput step is this preprocessor). nbconvert is imported here, not with this module,
+    # which `actlab grade` needs before its arguments are checked.
+    from nbconvert.preprocessors import ClearOutputPreprocessor
+
     nb, _ = ClearOutputPreprocessor().preprocess(nb, {})
 
     # Deleted nbgrader metadata: recognise the cell by its nbformat id.

@@ -13,7 +13,6 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from nbgrader.api import Gradebook
 from tabulate import tabulate
 
 from ..util import write_csv
@@ -178,6 +177,10 @@ def merge_into_gradebook(db_url: str, course_id: str, templates: dict[str, Assig
     (student, assignment, notebook, grade_id, old score, new score); first grades are not
     changes.
     """
+    # nbgrader is imported here, not with this module: `actlab grade --help` must not wait
+    # most of a second for it.
+    from nbgrader.api import Gradebook
+
     changes = []
     ensure_tools_on_path()
     with Gradebook(db_url, course_id) as gb:
@@ -214,6 +217,8 @@ def _record(grade, auto, manual_needed, changes, result, notebook) -> None:
 
 
 def _copy_structure(tpl: AssignmentTemplate, gb) -> None:
+    from nbgrader.api import Gradebook
+
     with tempfile.TemporaryDirectory(prefix="actlab-merge-") as tmp:
         unpack_folder(tpl.archive, Path(tmp))
         with Gradebook(f"sqlite:///{Path(tmp) / 'gradebook.db'}", tpl.course_id) as src:

@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import os
 import secrets
 import shlex
@@ -59,7 +60,6 @@ from pathlib import Path
 import nbformat
 from traitlets import Bool, Float, Integer
 
-from nbgrader.preprocessors import NbGraderPreprocessor
 
 BWRAP = "/usr/bin/bwrap"
 SETPRIV = "/usr/bin/setpriv"
@@ -588,47 +588,66 @@ def execute_notebook(nb, workdir: str | None = None, limits: Limits | None = Non
 
 
 
-class SandboxedExecute(NbGraderPreprocessor):
-    """Drop-in replacement for nbgrader's ``Execute`` that runs the kernel in the sandbox.
+# nbgrader takes most of a second to import (its package loads its Jupyter server extensions),
+# and `actlab grade` imports this module to decide whether it can sandbox. SandboxedExecute,
+# the only part that needs nbgrader, is therefore made on first use, so that
+# `actlab grade --help` and usage errors answer at once; `actlab.grading.sandbox.SandboxedExecute`
+# reaches it through __getattr__.
 
-    Use in ``Autograde.autograde_preprocessors`` in place of
-    ``nbgrader.preprocessors.Execute``. Limits are traits (configurable as
-    ``c.SandboxedExecute.cell_timeout = 30`` etc.) or can be passed as ``limits=Limits(...)``.
-    """
+@functools.cache
+def sandboxed_execute_class() -> type:
+    """:class:`SandboxedExecute`, an nbgrader preprocessor (made here, on first use)."""
+    from nbgrader.preprocessors import NbGraderPreprocessor
 
-    use_sandbox = Bool(True, help="Run under bubblewrap; False only for --no-sandbox.").tag(config=True)
-    cell_timeout = Float(Limits.cell_timeout, help="Wall seconds per cell.").tag(config=True)
-    notebook_timeout = Float(Limits.notebook_timeout, help="Wall seconds per notebook.").tag(config=True)
-    memory_bytes = Integer(Limits.memory_bytes, help="Address-space cap per process.").tag(config=True)
-    processes = Integer(Limits.processes, help="Process/thread cap.").tag(config=True)
-    file_size_bytes = Integer(Limits.file_size_bytes, help="Largest writable file.").tag(config=True)
-    cpu_seconds = Integer(Limits.cpu_seconds, help="CPU seconds per process.").tag(config=True)
-    disk_bytes = Integer(Limits.disk_bytes, help="Size of the writable tmpfs.").tag(config=True)
+    class SandboxedExecute(NbGraderPreprocessor):
+        """Drop-in replacement for nbgrader's ``Execute`` that runs the kernel in the sandbox.
 
-    def __init__(self, *args, limits: Limits | None = None, **kwargs):
-        super().__init__(*args, **kwargs)
-        # A course that only sets nbgrader's own per-cell timeout keeps that meaning here.
-        own, stock = self.config.get("SandboxedExecute", {}), self.config.get("Execute", {})
-        if "cell_timeout" not in own and "timeout" in stock and stock["timeout"]:
-            self.cell_timeout = float(stock["timeout"])
-        if limits is not None:
-            for name, value in asdict(limits).items():
-                setattr(self, name, value)
+        Use in ``Autograde.autograde_preprocessors`` in place of
+        ``nbgrader.preprocessors.Execute``. Limits are traits (configurable as
+        ``c.SandboxedExecute.cell_timeout = 30`` etc.) or can be passed as ``limits=Limits(...)``.
+        """
 
-    @property
-    def limits(self) -> Limits:
-        return Limits(memory_bytes=self.memory_bytes, processes=self.processes,
-                      file_size_bytes=self.file_size_bytes, cpu_seconds=self.cpu_seconds,
-                      cell_timeout=self.cell_timeout, notebook_timeout=self.notebook_timeout,
-                      disk_bytes=self.disk_bytes)
+        use_sandbox = Bool(True, help="Run under bubblewrap; False only for --no-sandbox.").tag(config=True)
+        cell_timeout = Float(Limits.cell_timeout, help="Wall seconds per cell.").tag(config=True)
+        notebook_timeout = Float(Limits.notebook_timeout, help="Wall seconds per notebook.").tag(config=True)
+        memory_bytes = Integer(Limits.memory_bytes, help="Address-space cap per process.").tag(config=True)
+        processes = Integer(Limits.processes, help="Process/thread cap.").tag(config=True)
+        file_size_bytes = Integer(Limits.file_size_bytes, help="Largest writable file.").tag(config=True)
+        cpu_seconds = Integer(Limits.cpu_seconds, help="CPU seconds per process.").tag(config=True)
+        disk_bytes = Integer(Limits.disk_bytes, help="Size of the writable tmpfs.").tag(config=True)
 
-    def preprocess(self, nb, resources):
-        workdir = (resources or {}).get("metadata", {}).get("path")
-        grading = (resources or {}).get("actlab", {})
-        out_nb, outcome = execute_notebook(nb, workdir, self.limits, sandbox=self.use_sandbox,
-                                           instructor=grading.get("instructor_cells"),
-                                           declaration=grading.get("declaration"))
-        resources.setdefault("actlab", {})["sandbox"] = outcome
-        if outcome["status"] != "ok":
-            self.log.warning("sandbox: %s (%s)", outcome["status"], outcome["detail"])
-        return out_nb, resources
+        def __init__(self, *args, limits: Limits | None = None, **kwargs):
+            super().__init__(*args, **kwargs)
+            # A course that only sets nbgrader's own per-cell timeout keeps that meaning here.
+            own, stock = self.config.get("SandboxedExecute", {}), self.config.get("Execute", {})
+            if "cell_timeout" not in own and "timeout" in stock and stock["timeout"]:
+                self.cell_timeout = float(stock["timeout"])
+            if limits is not None:
+                for name, value in asdict(limits).items():
+                    setattr(self, name, value)
+
+        @property
+        def limits(self) -> Limits:
+            return Limits(memory_bytes=self.memory_bytes, processes=self.processes,
+                          file_size_bytes=self.file_size_bytes, cpu_seconds=self.cpu_seconds,
+                          cell_timeout=self.cell_timeout, notebook_timeout=self.notebook_timeout,
+                          disk_bytes=self.disk_bytes)
+
+        def preprocess(self, nb, resources):
+            workdir = (resources or {}).get("metadata", {}).get("path")
+            grading = (resources or {}).get("actlab", {})
+            out_nb, outcome = execute_notebook(nb, workdir, self.limits, sandbox=self.use_sandbox,
+                                               instructor=grading.get("instructor_cells"),
+                                               declaration=grading.get("declaration"))
+            resources.setdefault("actlab", {})["sandbox"] = outcome
+            if outcome["status"] != "ok":
+                self.log.warning("sandbox: %s (%s)", outcome["status"], outcome["detail"])
+            return out_nb, resources
+
+    return SandboxedExecute
+
+
+def __getattr__(name: str):
+    if name == "SandboxedExecute":
+        return sandboxed_execute_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
