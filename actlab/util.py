@@ -9,11 +9,14 @@
 * :func:`write_csv` and :func:`zip_entry`: the reports, LMS files and bundles the course
   writes are the same bytes for the same content (UTF-8 CSV with Unix line ends; zip
   entries with a fixed date and mode), so a rerun can be compared with ``cmp``.
+* :func:`mathjax_dir`: every page the course serves (the book, formgrader's) loads MathJax
+  from the installed ``django-static-mathjax`` package, never from a CDN, so it works offline.
 """
 
 from __future__ import annotations
 
 import csv
+import importlib.util
 import sys
 import zipfile
 from pathlib import Path
@@ -21,7 +24,8 @@ from typing import Any, Iterable
 
 from tqdm.auto import tqdm
 
-__all__ = ["progress", "shows_progress", "unknown_name", "write_csv", "zip_entry"]
+__all__ = ["mathjax_dir", "progress", "shows_progress", "unknown_name", "write_csv",
+           "zip_entry"]
 
 #: The date of every zip entry the course writes (the earliest a zip file can hold).
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
@@ -73,3 +77,20 @@ def zip_entry(name: str) -> zipfile.ZipInfo:
     info.compress_type = zipfile.ZIP_DEFLATED
     info.external_attr = 0o644 << 16
     return info
+
+
+#: MathJax 3's entry script (TeX input, CommonHTML output) in :func:`mathjax_dir`.
+MATHJAX_ENTRY = "tex-chtml.js"
+
+
+def mathjax_dir() -> Path:
+    """The folder of MathJax 3's ``es5`` build that the ``django-static-mathjax`` package ships
+    (pinned in requirements.txt); :class:`FileNotFoundError` naming the package when it is
+    not installed."""
+    spec = importlib.util.find_spec("mathjax")
+    for location in (spec.submodule_search_locations or []) if spec else []:
+        candidate = Path(location) / "static" / "mathjax" / "es5"
+        if (candidate / MATHJAX_ENTRY).is_file():
+            return candidate
+    raise FileNotFoundError("MathJax 3 files not found: they come with the 'django-static-mathjax' "
+                            "package (pip install -r requirements.txt, or `make venv`)")

@@ -3,7 +3,8 @@
 A copy of the course holding problem set 5 grades the instructor's own notebook with
 `actlab grade` (default --out, so into the course's gradebook and autograded_directory).
 `actlab formgrader` then starts JupyterLab on 127.0.0.1; Chromium (Playwright) opens the
-submission's formgrade page, enters a score for the answer marked by hand and saves it, and
+submission's formgrade page, which must load everything, MathJax included, from the server
+itself and log no error, enters a score for the answer marked by hand and saves it, and
 `actlab export` must show that score in grades.csv and in the Canvas import file.
 
 Needs Chromium (``apt-get install chromium``); without it the browser test skips.
@@ -28,7 +29,8 @@ import pytest
 from actlab.grading import cli
 from actlab.grading import export as export_cli
 from actlab.grading.course import load_course
-from actlab.grading.formgrader import MISSING_TEMPLATE, repair_templates
+from actlab.grading.formgrader import MATHJAX_URL, MISSING_TEMPLATE, repair_templates
+from actlab.util import MATHJAX_ENTRY
 
 from helpers import CHROMIUM, CHROMIUM_ARGS, free_loopback_port, playwright_or_skip, sandbox_flag
 
@@ -128,12 +130,16 @@ def _get(url: str, token: str) -> tuple[int, str]:
 
 
 def test_graded_submission_opens_in_formgrader(formgrader, marked_course):
-    """Does formgrader find the autograded notebook that `actlab grade` wrote, and show the
-    answer to mark by hand?"""
+    """Does formgrader find the autograded notebook that `actlab grade` wrote, show the answer
+    to mark by hand, and load MathJax from the server itself (which serves it), not a CDN?"""
     base, token = formgrader
     status, page = _get(f"{base}/formgrader/submissions/{_submission_id(marked_course)}/", token)
     assert status == 200
     assert f'id="{MANUAL_CELL}"' in page
+    mathjax = f"/{MATHJAX_URL}{MATHJAX_ENTRY}"
+    assert f'<script src="{mathjax}">' in page and "cdnjs" not in page
+    status, script = _get(base + mathjax, token)
+    assert status == 200 and "MathJax" in script
 
 
 def test_a_missing_autograded_notebook_gives_formgraders_404_page_not_a_crash(formgrader, marked_course):
@@ -158,7 +164,7 @@ def test_a_score_entered_in_formgrader_reaches_the_final_grades(formgrader, mark
     sync_api = playwright_or_skip()
     base, token = formgrader
     url = f"{base}/formgrader/submissions/{_submission_id(marked_course)}/"
-    outside = []
+    outside, errors = [], []
     with sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True,
                                      args=CHROMIUM_ARGS)
@@ -174,10 +180,14 @@ def test_a_score_entered_in_formgrader_reaches_the_final_grades(formgrader, mark
                     route.abort()
 
             page.route("**/*", loopback_only)
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
             # networkidle: the page has fetched the grades its score inputs are bound to.
             page.goto(url, wait_until="networkidle", timeout=120_000)
             score = page.locator(f"input.score#{MANUAL_CELL}")
             score.wait_for(timeout=60_000)
+            # The notebook's mathematics is typeset by the MathJax the server serves.
+            page.locator("mjx-container").first.wait_for(timeout=60_000)
             with page.expect_response(lambda r: "/formgrader/api/grade/" in r.url
                                       and r.request.method == "PUT", timeout=60_000) as saved:
                 score.fill("2.5")
@@ -185,8 +195,8 @@ def test_a_score_entered_in_formgrader_reaches_the_final_grades(formgrader, mark
             assert saved.value.ok
         finally:
             browser.close()
-    # formgrader's page template asks a CDN for MathJax 2; nothing else leaves the machine.
-    assert all("mathjax" in u.lower() for u in outside), outside
+    assert outside == [], outside  # nothing leaves the machine
+    assert errors == [], errors
 
     from nbgrader.api import Gradebook
 

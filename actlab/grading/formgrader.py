@@ -1,4 +1,4 @@
-"""``actlab formgrader``: nbgrader's formgrader on this course, with its 404 page repaired.
+"""``actlab formgrader``: nbgrader's formgrader on this course, repaired and offline.
 
     actlab formgrader [--course DIR] [--port N] [--no-browser] [JUPYTER OPTIONS ...]
 
@@ -7,13 +7,19 @@ server extension, and opens ``/formgrader``. Problem set 5's hand-marked answer 
 there: formgrader reads the course gradebook that ``actlab grade`` writes and the autograded
 notebooks it puts in the course's ``autograded_directory``.
 
-The repair: nbgrader 0.9.6's page for a submission whose autograded notebook is missing,
-``formgrade_404.tpl``, imports ``formgrade_macros.tpl``, a template nbgrader does not ship
-(its macros live in ``formgrade/formgrade_macros.html.j2``), so instead of a "not found"
-page the instructor gets a server error. :func:`repair_templates` gives formgrader's Jinja
-environment that missing name, pointing at the shipped macros. As a server extension
-(``_load_jupyter_server_extension``) it applies the repair whether it is loaded before or
-after nbgrader's formgrader extension.
+The extension (``_load_jupyter_server_extension``, whether it is loaded before or after
+nbgrader's formgrader extension) makes two repairs:
+
+* nbgrader 0.9.6's page for a submission whose autograded notebook is missing,
+  ``formgrade_404.tpl``, imports ``formgrade_macros.tpl``, a template nbgrader does not ship
+  (its macros live in ``formgrade/formgrade_macros.html.j2``), so instead of a "not found"
+  page the instructor gets a server error. :func:`repair_templates` gives formgrader's Jinja
+  environment that missing name, pointing at the shipped macros.
+* The page that shows a submission for marking loads MathJax 2 from a CDN, so offline its
+  mathematics stays raw and its script stops at "MathJax is not defined" (before it sets up
+  its keyboard shortcuts). The server serves the course's own MathJax 3
+  (:func:`actlab.util.mathjax_dir`) at ``MATHJAX_URL`` under its base URL, and
+  :func:`offline_mathjax` makes formgrader's page exporter load it from there.
 """
 
 from __future__ import annotations
@@ -24,10 +30,34 @@ import subprocess
 import sys
 from pathlib import Path
 
+from ..util import MATHJAX_ENTRY, mathjax_dir
 from .course import CourseError, load_course
 
 MISSING_TEMPLATE = "formgrade_macros.tpl"
 SHIPPED_MACROS = "formgrade/formgrade_macros.html.j2"
+#: Where the server serves MathJax, under its base URL.
+MATHJAX_URL = "actlab/mathjax/"
+
+# nbconvert's classic page template (which formgrader's submission page extends) imports its
+# `mathjax` macro from `mathjax.html.j2`. This one loads MathJax 3 from the server (the URL
+# nbconvert would pass is ignored) with the delimiters nbconvert's MathJax 2 configuration
+# sets, and gives formgrader's page script the one MathJax 2 call it makes,
+# MathJax.Hub.Startup.signal.Interest(listener), by which it learns that the page is typeset.
+_MATHJAX_MACRO = r"""{%- macro mathjax(url=None) -%}
+<script>
+window.MathJax = {
+  tex: {inlineMath: [["$", "$"], ["\\(", "\\)"]], displayMath: [["$$", "$$"], ["\\[", "\\]"]],
+        processEscapes: true, processEnvironments: true, tags: "ams"}
+};
+</script>
+<script src="{{ src }}"></script>
+<script>
+MathJax.Hub = {Startup: {signal: {Interest: function (listener) {
+  MathJax.startup.promise.then(function () { listener("End"); });
+}}}};
+</script>
+{%- endmacro %}
+"""
 
 
 def repair_templates(env) -> None:
@@ -48,16 +78,46 @@ def repair_templates(env) -> None:
     env._actlab_repaired = True
 
 
+def offline_mathjax(exporter, src: str) -> None:
+    """Make ``exporter`` (formgrader's page exporter, an nbconvert ``HTMLExporter``) load
+    MathJax from ``src``, the URL where the server serves :func:`actlab.util.mathjax_dir`."""
+    from jinja2 import DictLoader
+
+    if getattr(exporter, "_actlab_mathjax", None) == src:
+        return
+    macro = _MATHJAX_MACRO.replace("{{ src }}", src)
+    exporter.extra_loaders = [DictLoader({"mathjax.html.j2": macro}), *exporter.extra_loaders]
+    exporter._actlab_mathjax = src
+
+
 def _jupyter_server_extension_points():
     return [{"module": "actlab.grading.formgrader"}]
 
 
-def _load_jupyter_server_extension(serverapp) -> None:
-    from nbgrader.server_extensions.formgrader.formgrader import FormgradeExtension
+def _repair(settings: dict, mathjax_src: str | None) -> None:
+    repair_templates(settings["nbgrader_jinja2_env"])
+    if mathjax_src is not None:
+        offline_mathjax(settings["nbgrader_exporter"], mathjax_src)
 
-    settings = serverapp.web_app.settings
+
+def _load_jupyter_server_extension(serverapp) -> None:
+    from jupyter_server.utils import url_path_join
+    from nbgrader.server_extensions.formgrader.formgrader import FormgradeExtension
+    from tornado.web import StaticFileHandler
+
+    webapp = serverapp.web_app
+    try:
+        folder = mathjax_dir()
+    except FileNotFoundError as exc:
+        serverapp.log.warning("actlab: formgrader's pages load MathJax from a CDN: %s", exc)
+        mathjax_src = None
+    else:
+        route = url_path_join(serverapp.base_url, MATHJAX_URL)
+        webapp.add_handlers(".*$", [(route + "(.*)", StaticFileHandler, {"path": str(folder)})])
+        mathjax_src = route + MATHJAX_ENTRY
+    settings = webapp.settings
     if "nbgrader_jinja2_env" in settings:  # nbgrader's extension was loaded first
-        repair_templates(settings["nbgrader_jinja2_env"])
+        _repair(settings, mathjax_src)
         return
     if getattr(FormgradeExtension, "_actlab_repaired", False):
         return
@@ -65,11 +125,12 @@ def _load_jupyter_server_extension(serverapp) -> None:
 
     def init_tornado_settings(self, webapp):
         original(self, webapp)
-        repair_templates(webapp.settings["nbgrader_jinja2_env"])
+        _repair(webapp.settings, mathjax_src)
 
     FormgradeExtension.init_tornado_settings = init_tornado_settings
     FormgradeExtension._actlab_repaired = True
-    serverapp.log.info("actlab: formgrader's missing-submission page repaired")
+    serverapp.log.info("actlab: formgrader's missing-submission page repaired, MathJax served "
+                       "locally")
 
 
 def command(course_root: Path, port: int | None = None, browser: bool = True,

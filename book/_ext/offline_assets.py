@@ -27,7 +27,6 @@ but a numpy scalar must not break the build, so its repr is unwrapped before for
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import shutil
 from pathlib import Path
@@ -37,10 +36,12 @@ from sphinx.application import Sphinx
 from sphinx.errors import ExtensionError
 from sphinx.util import logging
 
+from actlab.util import MATHJAX_ENTRY, mathjax_dir
+
 logger = logging.getLogger(__name__)
 
 #: Entry script that ``mathjax_path`` names, relative to ``_static/mathjax``.
-ENTRY = "tex-chtml.js"
+ENTRY = MATHJAX_ENTRY
 #: Folders of MathJax's es5 build that tex-chtml.js may fetch at run time.
 RUNTIME_DIRS = ("input/tex/extensions", "output/chtml", "ui", "a11y", "sre", "adaptors")
 #: Written last, so an interrupted copy is redone on the next build.
@@ -48,17 +49,12 @@ STAMP = ".actlab-mathjax-version"
 
 
 def mathjax_es5_dir() -> Path:
-    """Return the folder holding MathJax's ``es5`` build, or raise a helpful error."""
-    spec = importlib.util.find_spec("mathjax")
-    locations = list(spec.submodule_search_locations or []) if spec else []
-    for location in locations:
-        candidate = Path(location) / "static" / "mathjax" / "es5"
-        if (candidate / ENTRY).is_file():
-            return candidate
-    raise ExtensionError(
-        "MathJax 3 files not found: the offline book needs the 'django-static-mathjax' "
-        "package (pip install -r requirements.txt, or `make venv`)."
-    )
+    """Return the folder holding MathJax's ``es5`` build (:func:`actlab.util.mathjax_dir`),
+    or stop the build with the reason."""
+    try:
+        return mathjax_dir()
+    except FileNotFoundError as exc:
+        raise ExtensionError(f"{exc}; the offline book needs them") from None
 
 
 def mathjax_version(es5: Path) -> str:
