@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
+import shutil
 import sys
 from pathlib import Path
 
@@ -257,6 +258,34 @@ def test_every_figure_cell_has_a_caption_name_and_alt_text(chapter):
         assert meta["figure"].get("caption") and meta["figure"].get("name", "").startswith("fig-")
         alt = meta.get("image", {}).get("alt", "")
         assert len(alt.split()) >= 12 and not alt.endswith(".png"), meta["figure"]["name"]
+
+
+# What running a page's cells in JupyterLab adds to the notebook it holds.
+_KERNEL_METADATA = {"name": "python", "version": "3.11.2", "mimetype": "text/x-python",
+                    "codemirror_mode": {"name": "ipython", "version": 3}}
+
+
+@pytest.mark.parametrize("page", sorted(p.relative_to(BOOK).as_posix() for p in BOOK.rglob("*.md")))
+def test_a_page_opened_and_saved_in_jupyterlab_keeps_its_bytes(page, tmp_path):
+    """Opened as a notebook through jupytext (as the learner's Lab opens every `.md`), run, and
+    saved, is the page's file byte for byte what it was, so that a learner who saves a chapter
+    rewrites nothing?"""
+    from jupytext import TextFileContentsManager
+
+    for config in ("jupytext.toml", ".jupytext.toml", "pyproject.toml"):
+        if (REPO / config).is_file():  # jupytext reads its settings from the folders above
+            shutil.copy(REPO / config, tmp_path / config)
+    (tmp_path / "book" / page).parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(BOOK / page, tmp_path / "book" / page)
+    contents = TextFileContentsManager(root_dir=str(tmp_path))
+    model = contents.get(f"book/{page}", type="notebook", content=True)
+    model["content"]["metadata"]["language_info"] = _KERNEL_METADATA
+    for cell in model["content"]["cells"]:
+        if cell["cell_type"] == "code":
+            cell["execution_count"] = 1
+            cell["outputs"] = [nbformat.v4.new_output("stream", name="stdout", text="ran\n")]
+    contents.save(model, f"book/{page}")
+    assert (tmp_path / "book" / page).read_bytes() == (BOOK / page).read_bytes()
 
 
 def test_accessibility_repairs_label_summaries_and_bibliography_entries():
