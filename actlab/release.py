@@ -12,11 +12,10 @@ without this repository needs:
 * ``requirements.txt``: that wheel plus every package it, JupyterLab and nbgrader need, pinned
   to the versions of this repository's ``requirements.txt`` (the closure is read from the
   installed packages' metadata, so nothing the book or the tests alone need is in it);
-* ``README.md``: the three steps, install (one command), open, validate.
+* ``README.md``: the three steps, install (one command), open, validate (with
+  :func:`validate_command`, ``actlab validate``, which fails when a test fails).
 
-The validate step uses ``actlab validate`` once the course has that command
-(:func:`validate_command`), and nbgrader's ``nbgrader validate`` until then. Same sources,
-same bytes: entries are sorted and dated 1980-01-01.
+Same sources, same bytes: entries are sorted and dated 1980-01-01.
 """
 
 from __future__ import annotations
@@ -50,13 +49,8 @@ class ReleaseError(Exception):
 
 
 def validate_command(notebook: str) -> str:
-    """The command a learner runs to check a notebook: ``actlab validate`` when the course has
-    it, otherwise nbgrader's own."""
-    from actlab.cli import COMMANDS
-
-    if "validate" in COMMANDS:
-        return f"actlab validate {notebook}"
-    return f"nbgrader validate {notebook}"
+    """The command a learner runs to check ``notebook`` (exit status 1 when a test fails)."""
+    return f"actlab validate {notebook}"
 
 
 def _pins(requirements: Path) -> dict[str, str]:
@@ -140,11 +134,14 @@ You need Python 3.11 or newer. In this folder:
 
    (On Windows: `py -m venv .venv`, then `.venv\\Scripts\\python -m pip install -r requirements.txt`.)
 
-2. **Open** the notebooks in JupyterLab: `.venv/bin/jupyter lab`. Fill in every function
-   between the `YOUR CODE HERE` markers and run the visible tests under it.
+2. **Open** the notebooks in JupyterLab: `.venv/bin/jupyter lab`. Each function to write
+   stops with `NotImplementedError("write <function> here, then delete this line")`:
+   replace that line with your code, and run the test cell under it as you go. A written
+   answer goes where the notebook says `YOUR ANSWER HERE`.
 
 3. **Validate** a notebook before you hand it in; it runs the whole notebook from a fresh
-   kernel and lists every test that fails:
+   kernel, lists every test that fails, and fails itself (a non-zero exit status) if any
+   does:
 
    ```bash
    .venv/bin/{validate_command(example)}

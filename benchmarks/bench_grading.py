@@ -14,7 +14,7 @@ and prints the wall time of each (each run is a fresh process: interpreter start
 judge start and gradebook set-up included), the speed-up over stock, the median
 per-notebook overhead (job time minus the time spent in test and student code: the
 student's cells in the kernel and the judged test cells), the job phases, and whether all
-three agree on every score. The targets (issue 11): with the sandbox and the judge, at
+three agree on every score. The targets: with the sandbox and the judge, at
 least 2x stock and a median overhead of at most 1.0 s, on problem sets 1 and 5.
 
     .venv/bin/python benchmarks/bench_grading.py [--n 40] [--assignment ps1_nonlinearity ps5_custom]

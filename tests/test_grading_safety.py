@@ -116,7 +116,7 @@ def _grade_batch(tmp_path_factory) -> dict:
     release_nb = nbformat.read(root / "release" / corpus.ASSIGNMENT / f"{corpus.ASSIGNMENT}.ipynb",
                                as_version=4)
     # The course's real problem sets ride along: honest students hand in ps1, and the cases
-    # of issue 11's table are built from ps1, ps2 and ps5.
+    # of corpus.real_cases() are built from ps1, ps2 and ps5.
     real = {}
     for name in corpus.REAL_SETS:
         if not (REPO_SOLUTIONS / name).is_dir():

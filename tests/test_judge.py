@@ -379,9 +379,9 @@ def test_a_kernel_that_dies_mid_test_ends_the_notebook_as_crashed():
 def test_a_reply_is_read_only_from_the_judge_it_was_asked_of():
     """While a command still waits on a judge that has just been replaced (its test never
     ended), does that wait end with JudgeUnavailable when the old judge's socket closes,
-    leaving the new judge's 'ready' and replies to the new judge's caller? (Reading whatever
-    socket the client held at that moment once let the old wait take the new judge's 'ready',
-    and the grader hung.)"""
+    leaving the new judge's 'ready' and replies to the new judge's caller? (A wait that read
+    whatever socket the client holds at the moment would take the new judge's 'ready', and
+    the grader would hang.)"""
     import socket
 
     client = JudgeClient()

@@ -184,7 +184,8 @@ def test_gradient_norms_are_drawn_per_layer_on_a_log_scale(kind):
 
 
 def test_gradient_norms_legend_does_not_cover_the_bars():
-    """Is the legend drawn outside the axes, clear of every bar (it used to sit on layer 1's)?"""
+    """Is the legend drawn outside the axes, clear of every bar (inside, it would cover the
+    first layer's bars)?"""
     fig = P.gradient_norms({"sigmoid": [1e-6, 1e-3, 0.5], "tanh": [0.1, 0.2, 0.3],
                             "relu": [0.3, 0.3, 0.3]})
     fig.canvas.draw()

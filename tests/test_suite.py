@@ -2,9 +2,10 @@
 
 Expensive module fixtures (the browser visits, the nbgrader courses, the sandbox probes) are
 shared by the tests of one ``xdist_group``. If grouping silently stops working, two workers
-set the same fixture up at once and race on shared files. That happened with pytest 9.2 and
-pytest-xdist 3.8 (pytest-xdist issue #1386): xdist still writes the group into the legacy
-``_nodeid`` field, which pytest 9.2 no longer reads. These tests catch it.
+set the same fixture up at once and race on shared files. pytest 9.2 with pytest-xdist 3.8
+does exactly that (pytest-xdist issue #1386: xdist writes the group into the legacy
+``_nodeid`` field, which pytest 9.2 does not read), which is why requirements.txt pins
+pytest 9.1. These tests catch it.
 """
 
 import os

@@ -11,7 +11,10 @@ encode the property they attack in the points: the notebook answers correctly on
 attack was *contained* (3 points = bounded), or only if it *succeeded* (a leak would
 turn 0 points into 3). Since tests are judged outside the kernel, a submission earns
 exactly what its functions earn when called: patches to numpy or IPython change nothing.
-The cases of issue 11's table run on the course's real problem sets (``REAL_SETS``).
+The cases in which something other than the graded functions could sway a grade (patched
+numpy, a replaced ``run_cell``, delegation to the course's reference, debug prints on
+stderr) and the instructor's own problem set 5 run on the course's real problem sets
+(``REAL_SETS``, :func:`real_cases`).
 Nothing here is committed as data: big files are made sparse in the test's temporary
 folder.
 """
@@ -457,7 +460,7 @@ STDERR_DEBUG = (
 RUN_CELL = (CORRECT + "ip = get_ipython()\n"
             "ip.run_cell = lambda *args, **kwargs: ip.__class__.run_cell(ip, 'pass', **kwargs)\n")
 
-# --- issue 11's table, on the course's problem sets ---------------------------------------------
+# --- the course's problem sets: grades only the graded functions can earn -------------------
 
 PATCH_NUMPY = (
     "for _name in ('allclose', 'isclose', 'array_equal', 'array_equiv'):\n"
@@ -498,7 +501,9 @@ def _replace_run_cell(nb):
 
 
 def real_cases() -> list[Case]:
-    """Issue 11's table: what a submission earns on the real problem sets."""
+    """What a submission earns on the real problem sets when something other than its graded
+    functions could sway the grade (patched numpy, a replaced run_cell, delegating to the
+    course's reference, stderr output), and the instructor's own problem set 5."""
     q = "On {}, does a submission that {} get exactly the points its functions earn ({})?"
     def numpy_patched(nb):
         cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "sigmoid")
