@@ -37,7 +37,8 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__"]
 from actlab.grading.stubs import with_named_stubs  # noqa: E402
 
 c.GenerateAssignment.preprocessors = with_named_stubs()
-c.NamedStubs.code_stub = {"python": 'raise NotImplementedError("write {name} here, then delete this line")'}
+c.NamedStubs.code_stub = {
+    "python": 'raise NotImplementedError("write {name} here, then delete this line")'}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
 # Validation messages name the input and the fix; nbgrader cuts lines at this width.

@@ -375,7 +375,8 @@ def elu(x: Any, alpha: float = 1.0) -> np.ndarray:
 
 
 def elu_grad(x: Any, alpha: float = 1.0) -> np.ndarray:
-    """ELU's derivative: 1 for x > 0, αeˣ otherwise (not 'near zero': it tends to 0 only as x → −∞)."""
+    """ELU's derivative: 1 for x > 0, αeˣ otherwise (not 'near zero': it tends to 0 only as
+    x → −∞)."""
     x = _as_float(x)
     _check_slope(alpha)
     a = x.dtype.type(alpha)
@@ -383,7 +384,8 @@ def elu_grad(x: Any, alpha: float = 1.0) -> np.ndarray:
 
 
 def selu(x: Any) -> np.ndarray:
-    """SELU (Klambauer et al. 2017): λ·ELU_α(x) with λ = :data:`SELU_SCALE`, α = :data:`SELU_ALPHA`."""
+    """SELU (Klambauer et al. 2017): λ·ELU_α(x) with λ = :data:`SELU_SCALE`,
+    α = :data:`SELU_ALPHA`."""
     x = _as_float(x)
     return _out(x.dtype.type(SELU_SCALE) * elu(x, SELU_ALPHA), x.dtype)
 
@@ -440,7 +442,8 @@ def gelu_tanh_grad(x: Any) -> np.ndarray:
 
 
 def swish(x: Any, beta: float = 1.0) -> np.ndarray:
-    """Swish (Ramachandran et al. 2017) x·σ(βx); β = 1 is SiLU, β → ∞ gives ReLU, β = 0 gives x/2."""
+    """Swish (Ramachandran et al. 2017) x·σ(βx); β = 1 is SiLU, β → ∞ gives ReLU, β = 0 gives
+    x/2."""
     x = _as_float(x)
     _check_slope(beta, "beta")
     return _out(x * sigmoid(x.dtype.type(beta) * x), x.dtype)
@@ -528,7 +531,8 @@ def telu_grad(x: Any) -> np.ndarray:
 
 
 def shifted_tanh(x: Any, shift: float = 1.0) -> np.ndarray:
-    """tanh shifted along x, tanh(x − shift), after Kim et al. (2023) 'Tanh works better with asymmetry'.
+    """tanh shifted along x, tanh(x − shift), after Kim et al. (2023) 'Tanh works better with
+    asymmetry'.
 
     With shift > 0 the output at x = 0 is negative and the curve is no longer odd: the
     asymmetry the paper argues for.

@@ -226,11 +226,12 @@ class Checks:
         if ok.all():
             self.why = ""
             return True
-        worst = np.unravel_index(np.argmax(np.where(ok, -1.0, np.abs(a - d))), a.shape) if a.ndim else ()
+        worst = (np.unravel_index(np.argmax(np.where(ok, -1.0, np.abs(a - d))), a.shape)
+                 if a.ndim else ())
         at = f" at index {tuple(int(i) for i in worst)}" if a.ndim else ""
         self.why = (f"got {_short(actual)}, expected {_short(desired)} "
-                    f"({np.count_nonzero(~ok)} of {ok.size} differ; largest{at}: {float(a[worst]):.10g} "
-                    f"vs {float(d[worst]):.10g})")
+                    f"({np.count_nonzero(~ok)} of {ok.size} differ; largest{at}: "
+                    f"{float(a[worst]):.10g} vs {float(d[worst]):.10g})")
         return False
 
     def equal(self, actual, desired) -> bool:

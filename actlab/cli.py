@@ -1,6 +1,6 @@
-"""The ``actlab`` command: ``actlab experiment ...``, ``actlab grade ...``, ``actlab exercises ...``,
-the other instructor commands (``collect``, ``export``, ``formgrader``) and the learner's
-(``lab``, ``update``, ``validate``).
+"""The ``actlab`` command: ``actlab experiment ...``, ``actlab grade ...``,
+``actlab exercises ...``, the other instructor commands (``collect``, ``export``, ``formgrader``)
+and the learner's (``lab``, ``update``, ``validate``).
 
 Each subcommand owns its options; this module only dispatches, so ``actlab experiment --help``
 and ``actlab grade --help`` print the subcommand's own help. nbgrader is imported only when a
@@ -26,7 +26,8 @@ COMMANDS = {
     "collect": "unpack an LMS's submissions download (Canvas, Moodle) into the submitted layout",
     "grade": "autograde a folder of submitted problem sets with nbgrader",
     "exercises": "generate the student versions (exercises/) from solutions/ with nbgrader",
-    "export": "write the final grades (autograded plus marked by hand) to grades.csv and the LMS's CSV",
+    "export": "write the final grades (autograded plus marked by hand) to grades.csv and the "
+              "LMS's CSV",
     "formgrader": "open nbgrader's formgrader on this course, to mark answers by hand",
     "lab": "start JupyterLab on your work copy mywork/ of the problem sets",
     "update": "take the newer release of a problem set into mywork/, keeping your answers",

@@ -1,4 +1,5 @@
-"""Datasets for the course: MNIST digits (5,000 embedded or 70,000 downloaded) and sklearn's 8x8 digits.
+"""Datasets for the course: MNIST digits (5,000 embedded or 70,000 downloaded) and sklearn's 8x8
+digits.
 
 Introduced in chapter 5 (*Choosing activations*), where the baseline experiment trains on MNIST.
 
@@ -62,8 +63,10 @@ MNIST_FILES = {
 
 #: Published SHA-256 of each gzipped IDX file (identical on every mirror).
 MNIST_SHA256 = {
-    "train-images-idx3-ubyte.gz": "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
-    "train-labels-idx1-ubyte.gz": "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
+    "train-images-idx3-ubyte.gz":
+        "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
+    "train-labels-idx1-ubyte.gz":
+        "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
     "t10k-images-idx3-ubyte.gz": "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
     "t10k-labels-idx1-ubyte.gz": "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
 }
@@ -143,7 +146,8 @@ class Dataset:
     def take(self, indices) -> "Dataset":
         """The rows ``indices`` as a new :class:`Dataset` (copies; no official test part)."""
         indices = np.asarray(indices)
-        return Dataset(self.X[indices], self.y[indices], self.name, self.n_classes, self.image_shape)
+        return Dataset(self.X[indices], self.y[indices], self.name, self.n_classes,
+                       self.image_shape)
 
     def class_counts(self) -> np.ndarray:
         """Number of examples per class, int64 of shape (n_classes,)."""

@@ -1,10 +1,10 @@
 """The baseline experiment: source document 000's MNIST comparison, reproduced with actlab's
 numpy MLP. Which hidden activation trains best?
 
-Introduced in chapter 5 (*Choosing activations*). Source document 000 trains (in Keras) an MLP 784-128-64-10 with
-Adam (batch 32, 10 epochs, 20 % of the training data held out for validation) once per hidden
-activation -- sigmoid, tanh, ReLU and Leaky ReLU -- and compares accuracy curves and test
-accuracy. :func:`run_experiment` does the same and more (other depths, batch normalisation,
+Introduced in chapter 5 (*Choosing activations*). Source document 000 trains (in Keras) an MLP
+784-128-64-10 with Adam (batch 32, 10 epochs, 20 % of the training data held out for validation)
+once per hidden activation -- sigmoid, tanh, ReLU and Leaky ReLU -- and compares accuracy curves and
+test accuracy. :func:`run_experiment` does the same and more (other depths, batch normalisation,
 per-layer gradient norms); :func:`main` is the command line::
 
     python -m actlab.experiment --activations relu,tanh --epochs 10 --out results/
@@ -428,8 +428,9 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     """The argument parser of ``actlab experiment`` / ``python -m actlab.experiment``."""
     p = argparse.ArgumentParser(
         prog=prog,
-        description="Reproduce the baseline experiment (source document 000): train an MLP on MNIST once per hidden "
-        "activation and compare accuracy curves and test accuracy.",
+        description="Reproduce the baseline experiment (source document 000): train an MLP on "
+                    "MNIST once per hidden activation and compare accuracy curves and test "
+                    "accuracy.",
     )
     p.add_argument("--activations", default=",".join(BASELINE_ACTIVATIONS),
                    help="comma-separated hidden activations; 'a/b' mixes them per layer "
@@ -444,7 +445,8 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--subset", type=_positive_int, default=None,
                    help="use only this many digits, class-balanced (quick runs)")
     p.add_argument("--batch-size", type=_positive_int, default=32, help="default: %(default)s")
-    p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (default: %(default)s)")
+    p.add_argument("--lr", type=float, default=1e-3,
+                   help="Adam learning rate (default: %(default)s)")
     p.add_argument("--validation-split", type=float, default=0.2, help="default: %(default)s")
     p.add_argument("--batchnorm", choices=("before", "after"), default=None,
                    help="batch normalisation before or after each hidden activation")
@@ -453,7 +455,8 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--blas-threads", type=_positive_int, default=1,
                    help="BLAS threads while training (default: %(default)s; small batches "
                         "gain nothing from more)")
-    p.add_argument("--out", default="experiment-results", help="output folder (default: %(default)s)")
+    p.add_argument("--out", default="experiment-results",
+                   help="output folder (default: %(default)s)")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="progress bars (default: only on a terminal)")
     return p
@@ -475,7 +478,8 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
         # The registry's message already lists the valid names; argparse adds usage, exit 2.
         parser.error(f"argument --activations: {err}")
     if not names:
-        parser.error(f"argument --activations: none given; valid names: {', '.join(act_mod.names())}")
+        parser.error("argument --activations: none given; valid names: "
+                     f"{', '.join(act_mod.names())}")
     if not 0.0 <= args.validation_split < 1.0:
         parser.error("argument --validation-split: must lie in [0, 1)")
     try:
@@ -505,8 +509,9 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
     result.provenance["git_commit"] = _git_commit()
     paths = write_outputs(result, args.out)
     d = result.data
-    print(f"{d['name']}: {d['n_train']} training, {d['n_val']} validation, {d['n_test']} test digits; "
-          f"widths {'-'.join(map(str, result.config['widths']))}, {args.epochs} epochs")
+    print(f"{d['name']}: {d['n_train']} training, {d['n_val']} validation, "
+          f"{d['n_test']} test digits; widths {'-'.join(map(str, result.config['widths']))}, "
+          f"{args.epochs} epochs")
     print(results_table(result))
     print(f"total {result.seconds:.1f} s; wrote " + ", ".join(str(p) for p in paths.values()))
     return 0

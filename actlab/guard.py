@@ -88,8 +88,8 @@ def _refuse(module: str):
     allowed = sorted(m for m in _State.allowed if m not in ALWAYS_ALLOWED)
     return ImportError(
         f"{module} is not available in this problem set: write this yourself instead of "
-        f"calling the course's reference (allowed here: {', '.join(allowed) or 'no actlab module'}). "
-        "Graded code that uses it earns no points.", name=module)
+        f"calling the course's reference (allowed here: {', '.join(allowed) or 'no actlab module'})"
+        ". Graded code that uses it earns no points.", name=module)
 
 
 def _hide_names() -> None:
@@ -106,8 +106,9 @@ def _guarded_import(name, globals=None, locals=None, fromlist=(), level=0):
     module = _absolute(name, globals, level)
     frame = sys._getframe(1)
     if module == "actlab" or module.startswith("actlab."):
-        wanted = [module] + [f"{module}.{item}" for item in (fromlist or ()) if isinstance(item, str)
-                             and item != "*" and _may_be_submodule(module, item)]
+        wanted = [module] + [f"{module}.{item}" for item in (fromlist or ())
+                             if isinstance(item, str) and item != "*"
+                             and _may_be_submodule(module, item)]
         refused = [m for m in wanted if not _is_allowed(m)]
         if refused and not _importer_is_exempt(frame):
             raise _refuse(refused[0])
@@ -161,7 +162,8 @@ def allow_actlab(*modules: str, hide=()) -> None:
     """
     for module in modules:
         if not isinstance(module, str) or not module.startswith("actlab."):
-            raise ValueError(f"allow_actlab takes full module names such as 'actlab.gradcheck', got {module!r}")
+            raise ValueError("allow_actlab takes full module names such as 'actlab.gradcheck', "
+                             f"got {module!r}")
     for dotted in hide:
         if not isinstance(dotted, str) or dotted.rpartition(".")[0] not in modules:
             raise ValueError(f"hide names a function of an allowed module, such as "

@@ -127,7 +127,8 @@ def lecun(n_in: int, n_out: int, rng=None, dtype=np.float32, distribution: str =
     return _scaled_init(1.0, n_in, n_in, n_out, rng, dtype, distribution)
 
 
-def _scaled_init(gain: float, fan, n_in: int, n_out: int, rng, dtype, distribution: str) -> np.ndarray:
+def _scaled_init(gain: float, fan, n_in: int, n_out: int, rng, dtype,
+                 distribution: str) -> np.ndarray:
     """``(n_in, n_out)`` weights of variance ``gain / fan``: N(0, gain/fan) or U(-l, l) with
     ``l = sqrt(3 gain / fan)``. Glorot: gain 2, fan n_in + n_out; He: 2, n_in; LeCun: 1, n_in."""
     _check_fans(n_in, n_out)

@@ -10,8 +10,8 @@ Where the book uses each helper:
 
 * :func:`plot_function_and_derivative` — chapters 1–4 (``book/01_nonlinearity.md`` …
   ``book/04_variants.md``), one activation or a few side by side with their derivatives.
-* :func:`comparison_grid` — chapter 4 (``book/04_variants.md``), every activation from source document 003
-  on one page, and the properties table of chapter 5.
+* :func:`comparison_grid` — chapter 4 (``book/04_variants.md``), every activation from source
+  document 003 on one page, and the properties table of chapter 5.
 * :func:`training_curves` — chapter 5 (``book/05_choosing.md``), the MNIST experiment's accuracy
   per epoch (training and validation) for each activation.
 * :func:`gradient_norms` — chapters 2 and 5 (``book/02_saturation.md``,
@@ -291,8 +291,8 @@ def training_curves(histories: Mapping[str, Any], metric: str = "accuracy",
                     ax: Any = None) -> Figure:
     """Training (left) and validation (right) ``metric`` per epoch, one colour per activation.
 
-    Used in chapter 5 for the MNIST experiment of source document 000 (MLP 128-64-10, Adam, batch 32,
-    validation split 0.2), reproduced with :func:`actlab.nn.train`.
+    Used in chapter 5 for the MNIST experiment of source document 000 (MLP 128-64-10, Adam, batch
+    32, validation split 0.2), reproduced with :func:`actlab.nn.train`.
 
     Parameters
     ----------
@@ -364,8 +364,9 @@ def gradient_norms(diagnostics: Mapping[str, Any], ax: Axes | None = None,
     kind : ``"bars"`` (grouped bars per layer) or ``"lines"`` (one line per activation).
 
     The y-axis is logarithmic unless every norm is 0 (a fully dead network); a zero norm has no
-    visible bar on the log axis. Returns the Figure. Bars are grouped as one container per label (``ax.containers``, whose
-    ``get_label()`` is the label; each bar has ``gid`` ``"<label>"``); lines have ``gid`` ``"<label>"``. Layers are numbered from 1.
+    visible bar on the log axis. Returns the Figure. Bars are grouped as one container per label
+    (``ax.containers``, whose ``get_label()`` is the label; each bar has ``gid`` ``"<label>"``);
+    lines have ``gid`` ``"<label>"``. Layers are numbered from 1.
     """
     if kind not in ("bars", "lines"):
         raise ValueError(f"kind must be 'bars' or 'lines', got {kind!r}")

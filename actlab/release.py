@@ -103,8 +103,8 @@ def build_wheel(dest: Path) -> Path:
     shutil.copytree(REPO / "actlab", src / "actlab",
                     ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     shutil.copy(REPO / "pyproject.toml", src / "pyproject.toml")
-    proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-                           "--quiet", "--wheel-dir", str(dest), str(src)],
+    proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps",
+                           "--no-build-isolation", "--quiet", "--wheel-dir", str(dest), str(src)],
                           capture_output=True, text=True,
                           env={**os.environ, "SOURCE_DATE_EPOCH": "315532800"})
     wheels = sorted(dest.glob("actlab-*.whl"))
@@ -132,7 +132,8 @@ You need Python 3.11 or newer. In this folder:
    .venv/bin/python -m pip install -r requirements.txt
    ```
 
-   (On Windows: `py -m venv .venv`, then `.venv\\Scripts\\python -m pip install -r requirements.txt`.)
+   (On Windows: `py -m venv .venv`, then
+   `.venv\\Scripts\\python -m pip install -r requirements.txt`.)
 
 2. **Open** the notebooks in JupyterLab: `.venv/bin/jupyter lab`. Each function to write
    stops with `NotImplementedError("write <function> here, then delete this line")`:

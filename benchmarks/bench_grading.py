@@ -58,7 +58,8 @@ def make_submission(source_nb, release_nb, kind: str) -> bytes:
     answers = _solution_cells(source_nb)
     stubs = _solution_cells(nb)
     keep = {"correct": len(stubs), "partial": max(1, len(stubs) // 2), "wrong": 0}[kind]
-    by_id = {source_nb.cells[i].metadata["nbgrader"]["grade_id"]: source_nb.cells[i] for i in answers}
+    by_id = {source_nb.cells[i].metadata["nbgrader"]["grade_id"]: source_nb.cells[i]
+             for i in answers}
     for i in stubs[:keep]:
         answer = by_id.get(nb.cells[i].metadata["nbgrader"]["grade_id"])
         if answer is not None:
@@ -123,8 +124,8 @@ def _cpu_seconds() -> float:
 def run_stock(course: Path, name: str) -> tuple[float, float, dict]:
     """generate_assignment (untimed), then a timed sequential `nbgrader autograde`."""
     env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
-    subprocess.run([str(BIN / "nbgrader"), "generate_assignment", name, "--force", "--log-level=ERROR"],
-                   cwd=course, check=True, env=env)
+    subprocess.run([str(BIN / "nbgrader"), "generate_assignment", name, "--force",
+                    "--log-level=ERROR"], cwd=course, check=True, env=env)
     t0, c0 = time.perf_counter(), _cpu_seconds()
     subprocess.run([str(BIN / "nbgrader"), "autograde", name, "--log-level=ERROR"],
                    cwd=course, check=True, env=env, stderr=subprocess.DEVNULL)
@@ -152,8 +153,9 @@ def run_ours(course: Path, submitted: Path, out: Path, workers: int,
              sandbox: bool) -> tuple[float, float, list]:
     dump = out.with_suffix(".json")
     t0, c0 = time.perf_counter(), _cpu_seconds()
-    subprocess.run([sys.executable, "-c", _OURS, str(submitted), str(course), str(out), str(workers),
-                    "1" if sandbox else "0", str(dump)], check=True, stderr=subprocess.DEVNULL)
+    subprocess.run([sys.executable, "-c", _OURS, str(submitted), str(course), str(out),
+                    str(workers), "1" if sandbox else "0", str(dump)],
+                   check=True, stderr=subprocess.DEVNULL)
     seconds, cpu = time.perf_counter() - t0, _cpu_seconds() - c0
     return seconds, cpu, json.loads(dump.read_text())
 
@@ -169,21 +171,24 @@ def bench_one(assignment: str, args) -> dict:
               f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}")
 
         t_stock, cpu_stock, stock = run_stock(course, name)
-        print(f"stock nbgrader autograde (sequential): {t_stock:7.1f} s wall, {cpu_stock:7.1f} s CPU")
-        t_plain, cpu_plain, plain = run_ours(course, submitted, work / "plain", args.workers, sandbox=False)
+        print(f"stock nbgrader autograde (sequential): {t_stock:7.1f} s wall, "
+              f"{cpu_stock:7.1f} s CPU")
+        t_plain, cpu_plain, plain = run_ours(course, submitted, work / "plain", args.workers,
+                                             sandbox=False)
         print(f"actlab grade --workers {args.workers} --no-sandbox: {t_plain:7.1f} s wall, "
               f"{cpu_plain:7.1f} s CPU; speed-up {t_stock / t_plain:.2f}x")
         runs = {"no sandbox": (t_plain, plain)}
         if not args.skip_sandbox and bwrap_available():
-            t_sb, cpu_sb, sb = run_ours(course, submitted, work / "sandboxed", args.workers, sandbox=True)
+            t_sb, cpu_sb, sb = run_ours(course, submitted, work / "sandboxed", args.workers,
+                                        sandbox=True)
             print(f"actlab grade --workers {args.workers} (sandbox):    {t_sb:7.1f} s wall, "
                   f"{cpu_sb:7.1f} s CPU; speed-up {t_stock / t_sb:.2f}x")
             runs["sandbox"] = (t_sb, sb)
         # With W idle cores the wall-clock speed-up would approach W times the CPU ratio.
         # (Machine-wide CPU counts other users too: on a busy machine both figures suffer.)
-        print(f"CPU per submission: stock {cpu_stock / args.n:.2f} s, actlab {cpu_plain / args.n:.2f} s "
-              f"(no sandbox); bound on the speed-up with the cores to ourselves: "
-              f"{args.workers * cpu_stock / cpu_plain:.2f}x")
+        print(f"CPU per submission: stock {cpu_stock / args.n:.2f} s, actlab "
+              f"{cpu_plain / args.n:.2f} s (no sandbox); bound on the speed-up with the cores to "
+              f"ourselves: {args.workers * cpu_stock / cpu_plain:.2f}x")
         if "sandbox" in runs:
             print(f"CPU per submission, sandboxed: {cpu_sb / args.n:.2f} s; bound on its speed-up: "
                   f"{args.workers * cpu_stock / cpu_sb:.2f}x")
@@ -202,11 +207,13 @@ def bench_one(assignment: str, args) -> dict:
             print("  median per phase: " + ", ".join(
                 f"{k} {statistics.median(v):.2f}" for k, v in sorted(phases.items())))
 
-        agree = all({r["student"]: r["score"] for r in results} == stock for _, results in runs.values())
+        agree = all({r["student"]: r["score"] for r in results} == stock
+                    for _, results in runs.values())
         print(f"scores identical to stock nbgrader for every submission: {agree}")
         mean = statistics.mean(stock.values())
         print(f"mean score {mean:.2f}; statuses: "
-              + ", ".join(f"{label}: {sorted({r['status'] for r in rs})}" for label, (_, rs) in runs.items()))
+              + ", ".join(f"{label}: {sorted({r['status'] for r in rs})}"
+                          for label, (_, rs) in runs.items()))
         return {"agree": agree, "figures": figures}
 
 

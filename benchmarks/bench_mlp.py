@@ -1,15 +1,14 @@
 """How fast is actlab's numpy MLP next to PyTorch on the course's MNIST configuration?
 
-One epoch of chapter 5's baseline experiment: an MLP 784-128-64-10 with ReLU, Adam (lr 1e-3), softmax
-cross-entropy, batch 32, float32, on the same rows for both (random MNIST-shaped data by
+One epoch of chapter 5's baseline experiment: an MLP 784-128-64-10 with ReLU, Adam (lr 1e-3),
+softmax cross-entropy, batch 32, float32, on the same rows for both (random MNIST-shaped data by
 default: speed does not depend on the pixel values).  Both sides start from the same weights,
-shuffle with the same permutation, and accumulate the epoch's loss and accuracy, so they do the
-same arithmetic.  ``numpy`` is ``nn.train`` as the course runs it (``fast=True``: parameters in
-one flat array while training, see actlab.fastpath); ``numpy_plain`` is ``fast=False``, the
-layers' arrays stepped one by one, to show what that switch buys.  Runs are interleaved
-(numpy, numpy_plain, torch, torch_fused, then rotated) so that a burst of load on a shared
-machine hits all alike; the script prints every run, the medians and the ratios numpy / torch
-(below 1.0 means numpy is faster).
+shuffle with the same permutation, and accumulate the epoch's loss and accuracy, so they do the same
+arithmetic.  ``numpy`` is ``nn.train`` as the course runs it (``fast=True``: parameters in one flat
+array while training, see actlab.fastpath); ``numpy_plain`` is ``fast=False``, the layers' arrays
+stepped one by one, to show what that switch buys.  Runs are interleaved (numpy, numpy_plain, torch,
+torch_fused, then rotated) so that a burst of load on a shared machine hits all alike; the script
+prints every run, the medians and the ratios numpy / torch (below 1.0 means numpy is faster).
 
 Threads: numpy's BLAS pool (threadpoolctl) and ``torch.set_num_threads`` get the same count for
 each setting of ``--threads`` (default: 1 and numpy's own default).

@@ -109,4 +109,5 @@ def graded_demo(run_once) -> GradedDemo:
         return {"course": str(course), "submitted": str(submitted), "out": str(out), "code": code}
 
     data = run_once("graded_demo", grade)
-    return GradedDemo(Path(data["course"]), Path(data["submitted"]), Path(data["out"]), data["code"])
+    return GradedDemo(Path(data["course"]), Path(data["submitted"]), Path(data["out"]),
+                      data["code"])

@@ -90,7 +90,8 @@ def write_source_notebook(root: Path | str, assignment: str, cells) -> Path:
     """Write the instructor notebook ``root/source/<assignment>/<assignment>.ipynb`` (a Python 3
     notebook holding ``cells``); returns its path."""
     nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
     nb.cells = list(cells)
     path = Path(root) / "source" / assignment / f"{assignment}.ipynb"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -144,7 +145,8 @@ def demo_submission(release_nb_path: Path | str, kind: str) -> bytes:
         for cell in nb.cells:
             if cell.metadata.get("nbgrader", {}).get("solution"):
                 lines = cell.source.splitlines()
-                keep = [ln for ln in lines if "YOUR CODE HERE" not in ln and "NotImplementedError" not in ln]
+                keep = [ln for ln in lines if "YOUR CODE HERE" not in ln
+                        and "NotImplementedError" not in ln]
                 cell.source = "\n".join(keep + [body])
     return nbformat.writes(nb).encode()
 
@@ -188,7 +190,8 @@ def make_course(root: Path, students: dict):
         if kind == "symlink":  # points at the instructor's notebook, answers and all
             target.symlink_to(course / "source" / a / f"{a}.ipynb")
             continue
-        data = b'{"cells": [ this is not JSON' if kind == "broken" else demo_submission(release_nb, kind)
+        data = (b'{"cells": [ this is not JSON' if kind == "broken"
+                else demo_submission(release_nb, kind))
         target.write_bytes(data)
     return course, submitted, template
 

@@ -16,9 +16,10 @@ import re
 from dataclasses import dataclass
 
 # Blocks whose content is code or data, never prose.
-_CODE_FENCE = re.compile(r"^(`{3,}|~{3,})\s*(\{code-cell\}|\{glue:md\}|\{glue:figure\}|\{glue:math\}"
-                         r"|\{math\}|[A-Za-z]*\s*$)")
-_ROLES = re.compile(r"\{(?:glue(?::\w+)?|cite(?::\w+)?|ref|doc|numref|eq|term|download|math)\}`[^`]*`")
+_CODE_FENCE = re.compile(r"^(`{3,}|~{3,})\s*(\{code-cell\}|\{glue:md\}|\{glue:figure\}"
+                         r"|\{glue:math\}|\{math\}|[A-Za-z]*\s*$)")
+_ROLES = re.compile(r"\{(?:glue(?::\w+)?|cite(?::\w+)?|ref|doc|numref|eq|term|download|math)\}"
+                    r"`[^`]*`")
 _INLINE_CODE = re.compile(r"`[^`]*`")
 _DISPLAY_MATH = re.compile(r"\$\$.*?\$\$", re.S)
 _INLINE_MATH = re.compile(r"(?<![\\$])\$(?!\$)(?:\\.|[^$\\])+?\$")
@@ -73,7 +74,8 @@ def prose_lines(source: str) -> list[tuple[int, str]]:
             if opener:  # a directive holding prose (admonition, glossary): keep its body
                 i += 1
                 continue
-        elif stripped == fence or (stripped.startswith(fence[0] * 3) and stripped.strip("`~") == ""):
+        elif stripped == fence or (stripped.startswith(fence[0] * 3)
+                                   and stripped.strip("`~") == ""):
             fence, skipping = None, False
             i += 1
             continue

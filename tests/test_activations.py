@@ -117,7 +117,8 @@ def test_elementwise_derivative_agrees_with_centred_differences(name):
 
 @pytest.mark.parametrize("name", A.names())
 def test_backward_is_the_vector_jacobian_product(name):
-    """Does every activation's backward (incl. softmax, log-softmax, maxout) match a numerical VJP?"""
+    """Does every activation's backward (incl. softmax, log-softmax, maxout) match a numerical
+    VJP?"""
     result = gc.check_activation(name, _grid(shape=(3, 8), seed=2), tol=1e-6, **_params_for(name))
     assert result.ok, result.report()
 
@@ -493,7 +494,8 @@ def test_prelu_scalar_alpha_gradient_matches_centred_differences():
 
 
 def test_prelu_per_channel_alpha_gradient_matches_centred_differences():
-    """With α of shape (C,) on the last axis, is dα (shape (C,)) right, and each channel its own slope?"""
+    """With α of shape (C,) on the last axis, is dα (shape (C,)) right, and each channel its own
+    slope?"""
     x, g = _grid(shape=(2, 5, 3), seed=10), np.random.default_rng(11).normal(size=(2, 5, 3))
     alpha = np.array([0.1, 0.5, 2.0])
     y = A.prelu(x, alpha)
@@ -569,7 +571,8 @@ def test_maxout_rejects_a_bad_number_of_pieces(k):
 
 @pytest.mark.parametrize("axis", [0, 1, 2, -1])
 def test_softmax_backward_matches_a_numerical_vjp_on_any_axis(axis):
-    """Is softmax_backward (and log_softmax_backward) the exact VJP along any axis of a 3-d array?"""
+    """Is softmax_backward (and log_softmax_backward) the exact VJP along any axis of a 3-d
+    array?"""
     x = np.random.default_rng(16).normal(size=(2, 3, 4))
     g = np.random.default_rng(17).normal(size=x.shape)
     for f, back in ((A.softmax, A.softmax_backward), (A.log_softmax, A.log_softmax_backward)):
@@ -578,7 +581,8 @@ def test_softmax_backward_matches_a_numerical_vjp_on_any_axis(axis):
 
 
 def test_softmax_over_the_batch_axis_is_not_per_example():
-    """The axis=0 bug of source document 000's code: for a batch (N, K), do only axis=-1 rows sum to 1?"""
+    """The axis=0 bug of source document 000's code: for a batch (N, K), do only axis=-1 rows sum to
+    1?"""
     logits = np.array([[1.0, 2.0, 3.0], [1.0, 1.0, 1.0]])
     np.testing.assert_allclose(A.softmax(logits).sum(axis=1), 1.0)
     assert not np.allclose(A.softmax(logits, axis=0).sum(axis=1), 1.0)
@@ -710,7 +714,8 @@ def test_output_range_lower_bound_is_what_the_table_says(name):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_parameter_gradients_keep_the_contract_at_extremes(dtype):
-    """Are swish's dβ, PReLU's (dx, dα) and RReLU's training slopes finite, warning-free and of x's dtype?"""
+    """Are swish's dβ, PReLU's (dx, dα) and RReLU's training slopes finite, warning-free and of x's
+    dtype?"""
     x = np.array([[-1e4, -1.0, 0.0], [1.0, 1e3, 1e4]], dtype=dtype)
     before = x.copy()
     with warnings.catch_warnings():

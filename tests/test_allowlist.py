@@ -29,7 +29,8 @@ def _setup(source: str, locked=True):
 @pytest.mark.parametrize("name, modules, hide", [
     ("ps1_nonlinearity", (), ()), ("ps2_saturation", (), ()), ("ps3_relu", (), ()),
     ("ps4_variants", (), ()),
-    ("ps5_custom", ("actlab.gradcheck", "actlab.nn", "actlab.data"), ("actlab.gradcheck.check_activation",)),
+    ("ps5_custom", ("actlab.gradcheck", "actlab.nn", "actlab.data"),
+     ("actlab.gradcheck.check_activation",)),
 ])
 def test_each_problem_set_declares_its_modules(name, modules, hide):
     """Does every instructor notebook declare the actlab modules its answers may use?"""
@@ -69,14 +70,16 @@ def test_an_allowed_module_brings_what_it_imports_and_hidden_functions_do_not(tm
     module imports another only inside one function, does hiding that function leave the
     other module out, at any depth of nesting?"""
     assert "actlab.activations" in allowlist.sandbox_modules(Declaration(("actlab.nn",)))
-    (tmp_path / "a.py").write_text("import os\n\ndef f():\n    def g():\n        from pkg import b\n"
+    (tmp_path / "a.py").write_text("import os\n\ndef f():\n    def g():\n"
+                                   "        from pkg import b\n"
                                    "    return g\n\ndef h():\n    return 1\n")
     (tmp_path / "b.py").write_text("from pkg import c\n")
     (tmp_path / "c.py").write_text("")
     files = {f"pkg.{n}": tmp_path / f"{n}.py" for n in "abc"}
     assert allowlist.closure({"pkg.a"}, files=files) == {"pkg.a", "pkg.b", "pkg.c"}
     assert allowlist.closure({"pkg.a"}, hide=["pkg.a.f"], files=files) == {"pkg.a"}
-    assert allowlist.closure({"pkg.a"}, hide=["pkg.a.h"], files=files) == {"pkg.a", "pkg.b", "pkg.c"}
+    assert (allowlist.closure({"pkg.a"}, hide=["pkg.a.h"], files=files)
+            == {"pkg.a", "pkg.b", "pkg.c"})
 
 
 PROBE = ("import json, importlib\n"
@@ -86,7 +89,8 @@ PROBE = ("import json, importlib\n"
          "    except ImportError as exc:\n        out[m] = type(exc).__name__\n"
          "if out['actlab.gradcheck'] != 'ModuleNotFoundError':\n"
          "    g = importlib.import_module('actlab.gradcheck')\n"
-         "    out['check_grad'], out['check_activation'] = hasattr(g, 'check_grad'), hasattr(g, 'check_activation')\n"
+         "    out['check_grad'], out['check_activation'] = "
+         "hasattr(g, 'check_grad'), hasattr(g, 'check_activation')\n"
          "print(json.dumps(out))")
 
 
@@ -97,7 +101,8 @@ def _import_from_copy(declaration, folder):
     # -S: no site-packages .pth, so the editable install cannot point back at the real package;
     # run from the copy's folder, not the repository's.
     proc = subprocess.run([sys.executable, "-S", "-c", PROBE], capture_output=True, text=True,
-                          env={"PYTHONPATH": ":".join([str(folder)] + site)}, cwd=folder, timeout=120)
+                          env={"PYTHONPATH": ":".join([str(folder)] + site)}, cwd=folder,
+                          timeout=120)
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)
 
@@ -109,9 +114,11 @@ def test_the_filtered_package_holds_only_allowed_modules_without_hidden_names(tm
     (tmp_path / "data").mkdir()
     got = _import_from_copy(Declaration(("actlab.data",)), tmp_path / "data")
     assert got["actlab.data"].startswith(str(tmp_path / "data"))
-    assert {got[m] for m in ("actlab.gradcheck", "actlab.activations", "actlab.nn")} == {"ModuleNotFoundError"}
+    assert ({got[m] for m in ("actlab.gradcheck", "actlab.activations", "actlab.nn")}
+            == {"ModuleNotFoundError"})
     (tmp_path / "grad").mkdir()
-    got = _import_from_copy(Declaration(("actlab.gradcheck",), ("actlab.gradcheck.check_activation",)),
+    got = _import_from_copy(Declaration(("actlab.gradcheck",),
+                                        ("actlab.gradcheck.check_activation",)),
                             tmp_path / "grad")
     assert got["check_grad"] is True and got["check_activation"] is False
     assert got["actlab.nn"] == "ModuleNotFoundError"
@@ -134,8 +141,10 @@ def test_in_the_sandbox_removing_the_guard_does_not_bring_the_reference_back():
         "print(json.dumps(result))",
     ]
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in cells])
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    out, outcome = sandbox.execute_notebook(nb, None, sandbox.Limits(cell_timeout=60, notebook_timeout=120),
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    out, outcome = sandbox.execute_notebook(nb, None,
+                                            sandbox.Limits(cell_timeout=60, notebook_timeout=120),
                                             declaration=Declaration())
     assert outcome["status"] == "ok", outcome
     text = "".join(o.get("text", "") for o in out.cells[1].outputs if o.get("name") == "stdout")

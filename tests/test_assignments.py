@@ -152,7 +152,8 @@ def test_a_passing_test_cell_prints_one_line_and_has_no_value(name):
             meta = _meta(cell)
             if cell.cell_type != "code" or not meta or meta["grade_id"] == TRAINING_CELL:
                 continue
-            source = _without_hidden_tests(cell.source) if visible_only and meta.get("grade") else cell.source
+            source = (_without_hidden_tests(cell.source) if visible_only and meta.get("grade")
+                      else cell.source)
             out = io.StringIO()
             with warnings.catch_warnings(), contextlib.redirect_stdout(out):
                 warnings.simplefilter("ignore")
@@ -162,7 +163,8 @@ def test_a_passing_test_cell_prints_one_line_and_has_no_value(name):
                 assert len(lines) == 1 and re.fullmatch(r"✓ .+: \d+ checks? passed", lines[0]), (
                     meta["grade_id"], lines)
                 last = ast.parse(source).body[-1]
-                assert not (isinstance(last, ast.Expr) and not isinstance(last.value, ast.Call)), meta["grade_id"]
+                assert not (isinstance(last, ast.Expr)
+                            and not isinstance(last.value, ast.Call)), meta["grade_id"]
                 assert "check.passed()" in source.splitlines()[-1], meta["grade_id"]
 
 
@@ -177,8 +179,8 @@ def test_a_blank_notebook_runs_its_answer_cells_without_failing(name):
         if cell.cell_type == "code" and meta and not meta.get("grade"):
             exec(compile(cell.source, meta["grade_id"], "exec"), namespace)
             if meta.get("solution"):
-                assert re.search(r'raise NotImplementedError\("write [\w.]+ here, then delete this line"\)',
-                                 cell.source), meta["grade_id"]
+                assert re.search(r'raise NotImplementedError\("write [\w.]+ here, '
+                                 r'then delete this line"\)', cell.source), meta["grade_id"]
 
 
 @pytest.mark.parametrize("bug", BUGS, ids=lambda b: b.id)
@@ -478,7 +480,8 @@ def _validate(path: Path) -> subprocess.CompletedProcess:
 @pytest.mark.grading
 @pytest.mark.xdist_group("nbgrader-validate")
 def test_nbgrader_validate_accepts_a_completed_notebook_and_explains_a_wrong_one(tmp_path):
-    """Does `nbgrader validate` pass a finished ps2 and say in words what is wrong with a buggy one?"""
+    """Does `nbgrader validate` pass a finished ps2 and say in words what is wrong with a buggy
+    one?"""
     name = "ps2_saturation"
     released = nbformat.read(EXERCISES / name / f"{name}.ipynb", 4)
     good = tmp_path / "good.ipynb"

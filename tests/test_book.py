@@ -36,7 +36,8 @@ REQUIRED_REFERENCES = {
     "ramachandran2017searching": "Searching for activation functions",
     "misra2019mish": "Mish", "goodfellow2013maxout": "Maxout networks",
     "fernandez2024telu": "TeLU", "kim2023tanh": "Tanh works better",
-    "ioffe2015batch": "Batch normalization", "glorot2010understanding": "Understanding the difficulty",
+    "ioffe2015batch": "Batch normalization",
+    "glorot2010understanding": "Understanding the difficulty",
     "kingma2015adam": "Adam", "cybenko1989": "superpositions of a sigmoidal",
     "hornik1991": "Approximation capabilities", "hochreiter1991": "Untersuchungen",
     "bengio1994learning": "long-term dependencies", "zhang2023dive": "Dive into Deep Learning",
@@ -298,7 +299,8 @@ def test_accessibility_repairs_label_summaries_and_bibliography_entries():
     first, second = soup.find_all("summary")
     assert first["aria-label"] == ext.SUMMARY_LABEL and not second.get("aria-label")
     body = '<div role="list"><div class="citation" role="doc-biblioentry">A</div></div>'
-    assert ext.fix_bibliography_roles(body) == '<div role="list"><div class="citation" role="listitem">A</div></div>'
+    assert ext.fix_bibliography_roles(body) == ('<div role="list"><div class="citation" '
+                                                'role="listitem">A</div></div>')
 
 
 # ------------------------------------------------------------------ the built book
@@ -363,9 +365,11 @@ def test_every_figure_is_numbered_captioned_and_described(built_book, chapter):
     assert len(figures) == source.count("name: fig-")
     for figure in figures:
         caption = figure.find("figcaption")
-        assert caption is not None and re.match(r"Fig\. \d+\.\d+", caption.get_text(" ", strip=True))
+        assert caption is not None and re.match(
+            r"Fig\. \d+\.\d+", caption.get_text(" ", strip=True))
     for img in main.find_all("img"):
-        if img.get("id", "").startswith("_anim_img"):  # the animation's player, labelled by the chapter
+        # The animation's player is labelled by the chapter.
+        if img.get("id", "").startswith("_anim_img"):
             assert len(img.get("alt", "").split()) >= 5
             continue
         assert img.find_parent("figure") is not None, img.get("src")
@@ -441,7 +445,8 @@ def test_problem_set_page_links_the_student_notebook(built_book, assignment):
     build, is it the student version (no solutions), and does the page state its points?"""
     page_path = built_book.html / "book" / "problem_sets" / f"{assignment}.html"
     page = _soup(page_path)
-    links = [a["href"] for a in page.select("a.download") if a["href"].endswith(f"{assignment}.ipynb")]
+    links = [a["href"] for a in page.select("a.download")
+             if a["href"].endswith(f"{assignment}.ipynb")]
     assert links, "no download link"
     notebook = (page_path.parent / links[0]).resolve()
     assert notebook.is_file()
@@ -456,12 +461,14 @@ def test_buttons_follow_the_one_repository_setting():
     """Do the repository and launch buttons switch on exactly when repository_url is set, and
     is a set URL kept while an empty one removes Binder and Colab?"""
     ext = _load_extension("repository_buttons")
-    launch = {"binderhub_url": "https://mybinder.org", "colab_url": "https://colab.research.google.com",
+    launch = {"binderhub_url": "https://mybinder.org",
+              "colab_url": "https://colab.research.google.com",
               "notebook_interface": "jupyterlab"}
     off = ext.button_options({"repository_url": "", "launch_buttons": launch})
     assert off["use_repository_button"] is False and "repository_url" not in off
     assert off["launch_buttons"] == {"notebook_interface": "jupyterlab"}
-    on = ext.button_options({"repository_url": "https://example.org/course", "launch_buttons": launch})
+    on = ext.button_options({"repository_url": "https://example.org/course",
+                             "launch_buttons": launch})
     assert on["use_repository_button"] is True and on["launch_buttons"] == launch
     assert on["repository_url"] == "https://example.org/course"
 
@@ -483,7 +490,8 @@ def test_no_header_button_leads_to_an_unset_repository(built_book):
     for chapter in CHAPTERS:
         soup = _soup(built_book.html / "book" / f"{chapter}.html")
         hrefs = [a["href"] for a in soup.find_all("a", href=True)]
-        assert [h for h in hrefs if re.search(r"mybinder\.org|colab\.research|github\.com", h)] == []
+        assert [h for h in hrefs
+                if re.search(r"mybinder\.org|colab\.research|github\.com", h)] == []
 
 
 TINY_PAGE = """---
@@ -547,7 +555,8 @@ def test_learner_workflow_is_written_once_in_readme_and_included_by_the_book():
     pages = [BOOK / "intro.md", *(BOOK / "problem_sets" / f"{a}.md" for a in ASSIGNMENTS)]
     for page in pages:
         text = page.read_text(encoding="utf-8")
-        assert re.search(r"```\{include\} (\.\./)+README\.md\n:start-after: <!-- workflow-start -->\n"
+        assert re.search(r"```\{include\} (\.\./)+README\.md\n"
+                         r":start-after: <!-- workflow-start -->\n"
                          r":end-before: <!-- workflow-end -->\n```", text), page.name
         assert "make validate" not in text and "nbgrader validate" not in text, page.name
 

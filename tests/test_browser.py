@@ -36,8 +36,9 @@ PAGES = toc_files()
 # resolves their relative @import ("../basic.css") against the site root, a request for
 # /basic.css that fails and is logged as a console error on the page under test.
 AXE_OPTIONS = {"resultTypes": ["violations"], "preload": False}
-_AXE = pytest.importorskip("axe_playwright_python.sync_playwright",
-                           reason="pip install -r requirements.txt (needs axe-playwright-python)").Axe()
+_AXE = pytest.importorskip(
+    "axe_playwright_python.sync_playwright",
+    reason="pip install -r requirements.txt (needs axe-playwright-python)").Axe()
 
 
 @dataclass

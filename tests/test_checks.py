@@ -9,7 +9,8 @@ from actlab import activations, assignments, checks
 
 
 def test_contract_problems_names_each_kind_of_breach_and_passes_the_library():
-    """Does the shared contract check flag dtype, shape, mutation, warnings and NaN, and pass actlab?"""
+    """Does the shared contract check flag dtype, shape, mutation, warnings and NaN, and pass
+    actlab?"""
     def upcasts(x):
         return np.tanh(np.asarray(x, dtype=np.float64))
 

@@ -78,7 +78,8 @@ def test_in_process_alembic_head_matches_nbgrader_command(tmp_path):
 
 
 def test_course_config_reads_solutions_releases_exercises_and_grades_outside_git():
-    """Does nbgrader_config.py point nbgrader at solutions/ -> exercises/ and keep grading in grading-work/?"""
+    """Does nbgrader_config.py point nbgrader at solutions/ -> exercises/ and keep grading in
+    grading-work/?"""
     from nbgrader.coursedir import CourseDirectory
     from traitlets.config.loader import PyFileConfigLoader
 

@@ -297,13 +297,15 @@ def test_read_idx_rejects_a_non_idx_file(tmp_path):
 def test_full_mnist_downloads_and_parses_from_a_mirror(idx_fixture, loopback_server, tmp_path):
     """Does full=True fetch four hash-checked IDX files and return train then test digits?"""
     _, arrays, registry = idx_fixture
-    ds = load_mnist(full=True, cache_dir=tmp_path / "c", base_url=loopback_server, registry=registry)
+    ds = load_mnist(full=True, cache_dir=tmp_path / "c", base_url=loopback_server,
+                    registry=registry)
     assert ds.X.shape == (17, 784) and ds.X.dtype == np.float32
     assert ds.y.dtype == np.int64
     assert ds.test_start == 12  # the official test digits follow the 12 training ones
     expected = np.concatenate([arrays["train_images"], arrays["test_images"]]).reshape(17, -1)
     np.testing.assert_allclose(ds.X, expected / 255.0, atol=1e-6)
-    np.testing.assert_array_equal(ds.y, np.concatenate([arrays["train_labels"], arrays["test_labels"]]))
+    np.testing.assert_array_equal(ds.y,
+                                  np.concatenate([arrays["train_labels"], arrays["test_labels"]]))
 
 
 @pytest.mark.network
@@ -378,7 +380,8 @@ def test_full_mnist_uses_verified_uncompressed_files_without_network(idx_fixture
     dead = f"http://127.0.0.1:{free_loopback_port()}/"
     ds = load_mnist(full=True, cache_dir=tmp_path, base_url=dead)
     assert ds.test_start == 12 and len(ds) == 17
-    np.testing.assert_array_equal(ds.y, np.concatenate([arrays["train_labels"], arrays["test_labels"]]))
+    np.testing.assert_array_equal(ds.y,
+                                  np.concatenate([arrays["train_labels"], arrays["test_labels"]]))
 
 
 def test_full_mnist_refuses_an_uncompressed_file_with_other_content(idx_fixture, tmp_path,

@@ -85,7 +85,8 @@ def graded(tmp_path_factory):
         warnings.simplefilter("ignore")
         grade(course / "submitted", course_root=course, out=out, workers=1,
               sandbox=bwrap_available(), progress=False)
-    env = dict(os.environ, PATH=os.pathsep.join([os.path.dirname(sys.executable), os.environ["PATH"]]))
+    env = dict(os.environ,
+               PATH=os.pathsep.join([os.path.dirname(sys.executable), os.environ["PATH"]]))
     proc = subprocess.run([sys.executable, "-m", "nbgrader", "generate_feedback", NAME,
                            "--student", STUDENT], cwd=course, env=env, capture_output=True,
                           text=True, timeout=300)
@@ -95,7 +96,8 @@ def graded(tmp_path_factory):
 def _pages(graded) -> dict[str, str]:
     nbgrader_page = graded["course"] / "grading-work" / "feedback" / STUDENT / NAME / f"{NAME}.html"
     assert graded["proc"].returncode == 0, graded["proc"].stdout + graded["proc"].stderr
-    return {"actlab grade": (graded["out"] / "feedback" / STUDENT / NAME / f"{NAME}.html").read_text(),
+    return {"actlab grade":
+            (graded["out"] / "feedback" / STUDENT / NAME / f"{NAME}.html").read_text(),
             "nbgrader generate_feedback": nbgrader_page.read_text()}
 
 
@@ -120,12 +122,14 @@ def test_the_instructors_autograded_copy_keeps_the_traceback(graded):
     # Where the course's config puts it, so that nbgrader's own commands find it.
     autograded = graded["course"] / "grading-work" / "autograded" / STUDENT / NAME / f"{NAME}.ipynb"
     nb = nbformat.read(autograded, as_version=4)
-    cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "test_saturated_fraction")
+    cell = next(c for c in nb.cells
+                if c.metadata.get("nbgrader", {}).get("grade_id") == "test_saturated_fraction")
     error = next(o for o in cell.outputs if o.output_type == "error")
     assert "_tol" in "\n".join(error.traceback)
     with open(graded["out"] / "details.csv", newline="") as fh:
         rows = {r["grade_id"]: r for r in csv.DictReader(fh)}
-    assert rows["test_saturated_fraction"]["score"] == "0" and MESSAGE in rows["test_saturated_fraction"]["reason"]
+    assert rows["test_saturated_fraction"]["score"] == "0"
+    assert MESSAGE in rows["test_saturated_fraction"]["reason"]
     assert rows["test_sigmoid"]["score"] == "3" and rows["test_sigmoid"]["reason"] == ""
 
 
@@ -155,13 +159,15 @@ def test_a_missing_name_cites_the_error_of_the_cell_above():
     """When a test fails because a name is missing, does its reason cite the last error of
     the notebook's own cells above (here a refused import), marked as a delegation?"""
     answer = nbformat.v4.new_code_cell("from actlab.activations import tanh_grad")
-    answer.outputs = [nbformat.v4.new_output("error", ename="ImportError", traceback=[],
-                                             evalue="actlab.activations is not available in this problem set")]
+    answer.outputs = [nbformat.v4.new_output(
+        "error", ename="ImportError", traceback=[],
+        evalue="actlab.activations is not available in this problem set")]
     test = nbgrader_cell("tanh_grad(1)", "test_tanh_grad", grade=True, points=2)
     test.outputs = [nbformat.v4.new_output("error", ename="NameError", traceback=[],
                                            evalue="name 'tanh_grad' is not defined")]
     other = nbgrader_cell("f(1)", "test_other", grade=True, points=1)
-    other.outputs = [nbformat.v4.new_output("error", ename="AssertionError", evalue="wrong", traceback=[])]
+    other.outputs = [nbformat.v4.new_output("error", ename="AssertionError", evalue="wrong",
+                                            traceback=[])]
     reasons = feedback.test_reasons(nbformat.v4.new_notebook(cells=[answer, test, other]))
     assert reasons["test_tanh_grad"] == (
         "uses a course reference this problem set does not allow: NameError: name 'tanh_grad' is "

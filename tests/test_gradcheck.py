@@ -151,7 +151,8 @@ def test_check_grad_handles_scalar_losses_and_backward_passes():
 
 
 def test_check_grad_works_in_float64_and_leaves_input_alone():
-    """Is a float32 input checked in float64 (so float32 rounding cannot fail it) and left unchanged?"""
+    """Is a float32 input checked in float64 (so float32 rounding cannot fail it) and left
+    unchanged?"""
     x = np.random.default_rng(7).normal(size=(4, 4)).astype(np.float32)
     before = x.copy()
     seen = []

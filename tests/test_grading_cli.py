@@ -36,7 +36,8 @@ def test_grading_a_folder_with_broken_and_missing_work_exits_zero(graded_demo):
 
 
 def test_every_student_gets_the_expected_score_and_status(graded_demo):
-    """Do correct, partial, blank, wrong, broken-JSON and missing submissions get the right score and status?"""
+    """Do correct, partial, blank, wrong, broken-JSON and missing submissions get the right score
+    and status?"""
     rows = read_csv_rows(graded_demo.out / "grades.csv")
     assert list(rows[0]) == ["student_id", "assignment", "score", "max_score", "status"]
     got = {r["student_id"]: (r["score"], r["status"]) for r in rows}
@@ -46,7 +47,8 @@ def test_every_student_gets_the_expected_score_and_status(graded_demo):
 
 
 def test_a_notebook_symlinked_to_the_answer_key_is_refused_unread(graded_demo):
-    """Is a submitted notebook that is a symlink (here to the instructor's copy) quarantined, not graded?"""
+    """Is a submitted notebook that is a symlink (here to the instructor's copy) quarantined, not
+    graded?"""
     rows = {r["student_id"]: r for r in read_csv_rows(graded_demo.out / "grades.csv")}
     assert rows["gus"]["status"] == "quarantined" and rows["gus"]["score"] == "0"
     page = (graded_demo.out / "feedback" / "gus" / A / f"{A}.html").read_text()
@@ -88,13 +90,15 @@ def test_unknown_assignment_is_a_usage_error_naming_the_valid_ones(tmp_path, cap
     """Does --assignment with a name the course lacks give exit status 2 and list valid names?"""
     course = write_demo_course(tmp_path / "course")
     (tmp_path / "sub").mkdir()
-    code = cli.main([str(tmp_path / "sub"), "--course", str(course), "--assignment", "ps9", "--no-sandbox"])
+    code = cli.main([str(tmp_path / "sub"), "--course", str(course), "--assignment", "ps9",
+                     "--no-sandbox"])
     assert code == 2
     err = capsys.readouterr().err
     assert "ps9" in err and A in err
 
 
-@pytest.mark.parametrize("args", [["--workers", "0"], ["--scheduler", "localhost:8786"], ["--bogus"]])
+@pytest.mark.parametrize("args",
+                         [["--workers", "0"], ["--scheduler", "localhost:8786"], ["--bogus"]])
 def test_bad_options_are_usage_errors(tmp_path, args):
     """Do a zero worker count, a scheduler without a scheme and an unknown option exit with 2?"""
     course = write_demo_course(tmp_path / "course")
@@ -117,7 +121,8 @@ def test_help_and_usage_errors_answer_without_importing_nbgrader(argv):
 
 
 def test_problem_set_one_solution_scores_full_marks_and_its_release_scores_zero(tmp_path):
-    """Graded against the real ps1, does the instructor's notebook get full marks and the blank release 0?"""
+    """Graded against the real ps1, does the instructor's notebook get full marks and the blank
+    release 0?"""
     name = "ps1_nonlinearity"
     template = load_course(REPO).build_template(name)
     unpack_folder(template.archive, tmp_path / "tpl")

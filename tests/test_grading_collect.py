@@ -26,7 +26,8 @@ NB = f"{A}.ipynb"
 
 def _nb(tag: str) -> bytes:
     """A small notebook whose bytes say which upload it was."""
-    return ('{"cells": [], "metadata": {"tag": "%s"}, "nbformat": 4, "nbformat_minor": 5}' % tag).encode()
+    return ('{"cells": [], "metadata": {"tag": "%s"}, "nbformat": 4, "nbformat_minor": 5}'
+            % tag).encode()
 
 
 def _zip(path: Path, files: dict[str, bytes]) -> Path:
@@ -58,9 +59,10 @@ MOODLE = {
 
 WORKSHEET = [
     ("Identifier", "Full name", "Email address", "Status", "Grade", "Maximum Grade",
-     "Grade can be changed", "Last modified (submission)", "Last modified (grade)", "Feedback comments"),
-    ("Participant 12", "Zoë Ångström", "zoe@example.org", "Submitted for grading", "", "3.00", "Yes",
-     "Sunday, 1 March 2026, 11:00 PM", "-", ""),
+     "Grade can be changed", "Last modified (submission)", "Last modified (grade)",
+     "Feedback comments"),
+    ("Participant 12", "Zoë Ångström", "zoe@example.org", "Submitted for grading", "", "3.00",
+     "Yes", "Sunday, 1 March 2026, 11:00 PM", "-", ""),
     ("Participant 13", "李 雷", "li@example.org", "Submitted for grading", "", "3.00", "Yes",
      "Monday, 2 March 2026, 9:15 AM", "-", ""),
     ("Participant 14", "Pat Doe", "pat@example.org", "Submitted for grading", "", "3.00", "Yes",
@@ -86,7 +88,8 @@ def _manifest(into: Path) -> dict[str, dict]:
 
 
 def _tree(folder: Path) -> set[str]:
-    return {p.relative_to(folder).as_posix() for p in folder.rglob("*")} if folder.exists() else set()
+    return ({p.relative_to(folder).as_posix() for p in folder.rglob("*")} if folder.exists()
+            else set())
 
 
 def test_canvas_download_lands_under_the_course_notebook_name(course, tmp_path):
@@ -165,7 +168,8 @@ def test_an_unpacked_folder_is_collected_like_its_zip(course, tmp_path):
 
 
 def test_collecting_twice_needs_force_and_force_replaces(course, tmp_path):
-    """Is a second collect of the same assignment refused (exit 2) unless --force, which replaces it?"""
+    """Is a second collect of the same assignment refused (exit 2) unless --force, which replaces
+    it?"""
     into = tmp_path / "submitted"
     export = _zip(tmp_path / "canvas.zip", CANVAS)
     assert _run(course, export, "canvas", into) == 0
@@ -211,16 +215,19 @@ def test_zip_bomb_is_refused_from_its_declared_sizes(course, tmp_path, capsys):
 
 
 def test_a_file_over_intakes_cap_is_quarantined_not_unpacked(course, tmp_path, monkeypatch):
-    """Is a notebook larger than intake's cap left packed, its student quarantined with the reason?"""
+    """Is a notebook larger than intake's cap left packed, its student quarantined with the
+    reason?"""
     monkeypatch.setattr(col, "MAX_FILE_BYTES", 1000)
-    export = _zip(tmp_path / "big.zip", {"bigbob_1007_5010_ps0_demo.ipynb": b"{" + b" " * 100_000 + b"}",
-                                         "smithjohn_1001_5001_ps0_demo.ipynb": _nb("john")})
+    export = _zip(tmp_path / "big.zip",
+                  {"bigbob_1007_5010_ps0_demo.ipynb": b"{" + b" " * 100_000 + b"}",
+                   "smithjohn_1001_5001_ps0_demo.ipynb": _nb("john")})
     into = tmp_path / "submitted"
     assert _run(course, export, "canvas", into) == 0
     row = _manifest(into)["1007"]
     assert row["status"] == "quarantined" and "too large" in row["reason"]
     assert not (into / "1007").exists()
-    assert all(p.stat().st_size < 1000 for p in into.rglob("*") if p.is_file() and p.suffix != ".csv")
+    assert all(p.stat().st_size < 1000 for p in into.rglob("*")
+               if p.is_file() and p.suffix != ".csv")
 
 
 def test_a_file_that_is_not_a_zip_is_refused(course, tmp_path, capsys):
@@ -233,15 +240,18 @@ def test_a_file_that_is_not_a_zip_is_refused(course, tmp_path, capsys):
 @pytest.mark.parametrize("lms, files", [("canvas", {"homework.ipynb": _nb("h")}),
                                         ("canvas", MOODLE), ("moodle", CANVAS)])
 def test_an_unknown_layout_is_refused(course, tmp_path, capsys, lms, files):
-    """Is a zip that does not follow the LMS's naming (or is the other LMS's) refused with exit 2?"""
+    """Is a zip that does not follow the LMS's naming (or is the other LMS's) refused with exit
+    2?"""
     export = _zip(tmp_path / "x.zip", files)
-    assert f"not a {lms.capitalize()} submissions download" in _refused(course, tmp_path, export, lms, capsys)
+    assert (f"not a {lms.capitalize()} submissions download"
+            in _refused(course, tmp_path, export, lms, capsys))
 
 
 def test_unmatched_files_in_a_real_download_are_quarantined_with_the_reason(course, tmp_path):
     """Is a stray file in an otherwise Canvas-shaped zip kept aside with its reason, not dropped?"""
     into = tmp_path / "submitted"
-    export = _zip(tmp_path / "c.zip", {**CANVAS, "notes from the TA.txt": b"hi", "__MACOSX/._x": b""})
+    export = _zip(tmp_path / "c.zip",
+                  {**CANVAS, "notes from the TA.txt": b"hi", "__MACOSX/._x": b""})
     assert _run(course, export, "canvas", into) == 0
     with open(into / col.QUARANTINE / A / "reasons.csv", newline="", encoding="utf-8") as fh:
         reasons = {r["file"]: r["reason"] for r in csv.DictReader(fh)}
@@ -267,9 +277,12 @@ def test_the_collectors_are_nbgrader_filename_plugins(tmp_path):
     passes them?"""
     from nbgrader.plugins import FileNameCollectorPlugin
 
-    canvas = col.CanvasCollector().collect(str(tmp_path / "extracted" / "leeann_LATE_1002_5004_ps0_demo-2.ipynb"))
+    canvas = col.CanvasCollector().collect(
+        str(tmp_path / "extracted" / "leeann_LATE_1002_5004_ps0_demo-2.ipynb"))
     assert isinstance(col.CanvasCollector(), FileNameCollectorPlugin)
-    assert (canvas["student_id"], canvas["file_id"], canvas["late"]) == ("1002", "ps0_demo-2.ipynb", "yes")
+    assert ((canvas["student_id"], canvas["file_id"], canvas["late"])
+            == ("1002", "ps0_demo-2.ipynb", "yes"))
     moodle = col.MoodleCollector().collect(
         str(tmp_path / "extracted" / "Zoë Ångström_12_assignsubmission_file_" / "ps1 (1).ipynb"))
-    assert (moodle["student_id"], moodle["file_id"], moodle["name"]) == ("12", "ps1 (1).ipynb", "Zoë Ångström")
+    assert ((moodle["student_id"], moodle["file_id"], moodle["name"])
+            == ("12", "ps1 (1).ipynb", "Zoë Ångström"))

@@ -48,7 +48,8 @@ def test_formgraders_missing_submission_page_renders_after_the_repair():
     from nbgrader.server_extensions.formgrader import handlers
 
     env = Environment(loader=FileSystemLoader([handlers.template_path]))
-    resources = {"base_url": "", "notebook_id": PS5, "index": 0, "total": 1, "filename": "/x/ps5.ipynb",
+    resources = {"base_url": "", "notebook_id": PS5, "index": 0, "total": 1,
+                 "filename": "/x/ps5.ipynb",
                  "assignment_id": PS5, "student": "ada", "first_name": "", "last_name": "",
                  "submission_id": "abc", "notebook_path": "x", "mathjax_url": ""}
     with pytest.raises(TemplateNotFound, match=MISSING_TEMPLATE):
@@ -82,7 +83,8 @@ def formgrader(marked_course):
     actlab = Path(sys.executable).with_name("actlab")
     log = open(marked_course.parent / "formgrader.log", "wb")
     proc = subprocess.Popen(
-        [str(actlab), "formgrader", "--course", str(marked_course), "--port", str(port), "--no-browser",
+        [str(actlab), "formgrader", "--course", str(marked_course), "--port", str(port),
+         "--no-browser",
          f"--IdentityProvider.token={token}", "--ServerApp.allow_root=True",
          "--ServerApp.port_retries=0"],
         stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -91,14 +93,15 @@ def formgrader(marked_course):
         deadline = time.monotonic() + 120
         while True:
             try:
-                req = urllib.request.Request(f"{base}/api/status", headers={"Authorization": f"token {token}"})
+                req = urllib.request.Request(f"{base}/api/status",
+                                             headers={"Authorization": f"token {token}"})
                 urllib.request.urlopen(req, timeout=5).read()
                 break
             except (urllib.error.URLError, ConnectionError):
                 if proc.poll() is not None or time.monotonic() > deadline:
                     log.flush()
-                    pytest.fail("formgrader did not start:\n"
-                                + (marked_course.parent / "formgrader.log").read_text(errors="replace")[-3000:])
+                    log_text = (marked_course.parent / "formgrader.log").read_text(errors="replace")
+                    pytest.fail("formgrader did not start:\n" + log_text[-3000:])
                 time.sleep(0.5)
         yield base, token
     finally:
@@ -142,7 +145,8 @@ def test_graded_submission_opens_in_formgrader(formgrader, marked_course):
     assert status == 200 and "MathJax" in script
 
 
-def test_a_missing_autograded_notebook_gives_formgraders_404_page_not_a_crash(formgrader, marked_course):
+def test_a_missing_autograded_notebook_gives_formgraders_404_page_not_a_crash(formgrader,
+                                                                              marked_course):
     """With the autograded notebook gone, does the server answer 404 with nbgrader's message
     (not the 500 of the missing template)?"""
     base, token = formgrader
@@ -150,7 +154,8 @@ def test_a_missing_autograded_notebook_gives_formgraders_404_page_not_a_crash(fo
     aside = marked_course.parent / "aside"
     shutil.move(folder, aside)
     try:
-        status, page = _get(f"{base}/formgrader/submissions/{_submission_id(marked_course)}/", token)
+        status, page = _get(f"{base}/formgrader/submissions/{_submission_id(marked_course)}/",
+                            token)
     finally:
         shutil.move(aside, folder)
     assert status == 404
@@ -158,7 +163,8 @@ def test_a_missing_autograded_notebook_gives_formgraders_404_page_not_a_crash(fo
 
 
 @pytest.mark.browser
-def test_a_score_entered_in_formgrader_reaches_the_final_grades(formgrader, marked_course, tmp_path):
+def test_a_score_entered_in_formgrader_reaches_the_final_grades(formgrader, marked_course,
+                                                                tmp_path):
     """Entered and saved in formgrader's page in Chromium, does a score for problem set 5's
     hand-marked answer show up in `actlab export`'s grades.csv and Canvas import file?"""
     sync_api = playwright_or_skip()
@@ -170,7 +176,8 @@ def test_a_score_entered_in_formgrader_reaches_the_final_grades(formgrader, mark
                                      args=CHROMIUM_ARGS)
         try:
             # The token goes with every request: formgrader's page calls its API by XHR.
-            page = browser.new_context(extra_http_headers={"Authorization": f"token {token}"}).new_page()
+            context = browser.new_context(extra_http_headers={"Authorization": f"token {token}"})
+            page = context.new_page()
 
             def loopback_only(route):
                 if route.request.url.startswith((base, "data:", "blob:")):
@@ -208,7 +215,8 @@ def test_a_score_entered_in_formgrader_reaches_the_final_grades(formgrader, mark
 
     template = tmp_path / "canvas.csv"
     with open(template, "w", newline="", encoding="utf-8") as fh:
-        csv.writer(fh).writerows([["Student", "ID", "SIS User ID", "SIS Login ID", "Section", f"{PS5} (91)"],
+        csv.writer(fh).writerows([["Student", "ID", "SIS User ID", "SIS Login ID", "Section",
+                                   f"{PS5} (91)"],
                                   ["    Points Possible", "", "", "", "", "15.00"],
                                   ["Lovelace, Ada", "ada", "S1", "ada", "A", ""]])
     out = tmp_path / "final"

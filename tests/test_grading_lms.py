@@ -29,7 +29,8 @@ A = DEMO_ASSIGNMENT
 CANVAS_HEADER = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", f"{A} (777)",
                  "Essay 1 (778)", "Current Score", "Unposted Current Score", "Final Score"]
 CANVAS_ROWS = [
-    ["    Points Possible", "", "", "", "", "6.00", "10.00", "(read only)", "(read only)", "(read only)"],
+    ["    Points Possible", "", "", "", "", "6.00", "10.00", "(read only)", "(read only)",
+     "(read only)"],
     ["Smith, John", "1001", "S1001", "jsmith", "Section A", "", "9.00", "90", "90", "90"],
     ["Lee, Ann", "1002", "S1002", "alee", "Section A", "", "7.00", "70", "70", "70"],
     ["Nobook, Nat", "1005", "S1005", "nnobook", "Section B", "", "5.00", "50", "50", "50"],
@@ -71,7 +72,8 @@ def _canvas_zip(path: Path, release_nb: Path, answers: dict[str, str]) -> Path:
 
 def _grade(course, submitted, out, *extra) -> int:
     return cli.main([str(submitted), "--course", str(course), "--out", str(out), "--workers", "2",
-                     "--quiet", "--lms", "canvas", "--lms-template", str(out.parent / "gradebook.csv"),
+                     "--quiet", "--lms", "canvas", "--lms-template",
+                     str(out.parent / "gradebook.csv"),
                      "--roster", str(out.parent / "roster.csv"), *sandbox_flag(), *extra])
 
 
@@ -88,7 +90,8 @@ def loop(tmp_path_factory):
     _csv(root / "gradebook.csv", [CANVAS_HEADER, *CANVAS_ROWS], bom=True)
     _csv(root / "roster.csv", ROSTER)
     submitted = root / "submitted"
-    codes = {"collect": col.main([str(_canvas_zip(root / "dl1.zip", release_nb, {"ann": "partial"})),
+    codes = {"collect": col.main([str(_canvas_zip(root / "dl1.zip", release_nb,
+                                                  {"ann": "partial"})),
                                   "--lms", "canvas", "--assignment", A, "--into", str(submitted),
                                   "--course", str(course), "--quiet"])}
     first = root / "first"
@@ -100,12 +103,14 @@ def loop(tmp_path_factory):
         gb.find_grade("test_leaky_positive", A, A, "1002").manual_score = 0.5
         gb.db.commit()
     # Ann uploads a corrected notebook; the class is downloaded, collected and graded again.
-    codes["recollect"] = col.main([str(_canvas_zip(root / "dl2.zip", release_nb, {"ann": "correct"})),
+    codes["recollect"] = col.main([str(_canvas_zip(root / "dl2.zip", release_nb,
+                                                   {"ann": "correct"})),
                                    "--lms", "canvas", "--assignment", A, "--into", str(submitted),
                                    "--course", str(course), "--quiet", "--force"])
     second = root / "second"
     codes["regrade"] = _grade(course, submitted, second)
-    return {"course": course, "submitted": submitted, "first": first, "second": second, "codes": codes}
+    return {"course": course, "submitted": submitted, "first": first, "second": second,
+            "codes": codes}
 
 
 def test_the_loop_runs_with_exit_status_zero(loop):
@@ -150,9 +155,11 @@ def test_feedback_is_packaged_per_lms_id_and_as_canvas_reupload_zip(loop):
     carry the graded attachment, both holding exactly the pages the grader wrote?"""
     out = loop["first"]
     per_id = out / "lms" / "feedback" / A
-    assert sorted(p.name for p in per_id.iterdir()) == ["1001.html", "1002.html", "1005.html", "1006.html"]
+    assert (sorted(p.name for p in per_id.iterdir())
+            == ["1001.html", "1002.html", "1005.html", "1006.html"])
     for sid in ("1001", "1002"):
-        assert (per_id / f"{sid}.html").read_bytes() == (out / "feedback" / sid / A / f"{A}.html").read_bytes()
+        assert ((per_id / f"{sid}.html").read_bytes()
+                == (out / "feedback" / sid / A / f"{A}.html").read_bytes())
     with zipfile.ZipFile(out / "lms" / f"canvas_feedback_{A}.zip") as zf:
         names = sorted(zf.namelist())
         assert "smithjohn_1001_5001_ps0_demo_feedback.html" in names
@@ -223,13 +230,16 @@ MOODLE_HEADER = ["Identifier", "Full name", "Email address", "Status", "Grade", 
 
 def _moodle_sheet(path: Path) -> Path:
     return _csv(path, [MOODLE_HEADER,
-                       ["Participant 12", "Zoë Ångström", "zoe@example.org", "Submitted", "", "3.00", "Yes",
+                       ["Participant 12", "Zoë Ångström", "zoe@example.org", "Submitted", "",
+                        "3.00", "Yes",
                         "Sunday, 1 March 2026, 11:00 PM", "-", ""],
                        ["Participant 13", "李 雷", "li@example.org", "Submitted", "", "3.00", "Yes",
                         "Monday, 2 March 2026, 9:15 AM", "-", ""],
-                       ["Participant 14", "Pat Doe", "pat@example.org", "No submission", "", "3.00", "No",
+                       ["Participant 14", "Pat Doe", "pat@example.org", "No submission", "", "3.00",
+                        "No",
                         "-", "-", ""],
-                       ["Participant 16", "Kim Poe", "kim@example.org", "No submission", "", "3.00", "Yes",
+                       ["Participant 16", "Kim Poe", "kim@example.org", "No submission", "", "3.00",
+                        "Yes",
                         "-", "-", ""]], bom=True)
 
 
@@ -237,7 +247,8 @@ def test_moodle_worksheet_is_filled_on_its_identifier_column(tmp_path):
     """Is Moodle's worksheet written back with every column, Grade filled by Identifier, a
     comment for work that could not be graded, a locked grade left alone, and others untouched?"""
     handback = hand_back("moodle", _moodle_sheet(tmp_path / "sheet.csv"), None)
-    grades = [SubmissionGrade("12", A, 3.0, 3.0, "graded"), SubmissionGrade("13", A, 0.0, 3.0, "several_notebooks",
+    grades = [SubmissionGrade("12", A, 3.0, 3.0, "graded"),
+              SubmissionGrade("13", A, 0.0, 3.0, "several_notebooks",
                                                                 "download holds 2 notebooks"),
               SubmissionGrade("14", A, 1.0, 3.0, "graded")]
     notes = handback.write(grades, tmp_path / "out", {})
@@ -250,18 +261,22 @@ def test_moodle_worksheet_is_filled_on_its_identifier_column(tmp_path):
 
 
 def test_moodle_feedback_zip_has_one_folder_per_participant(tmp_path):
-    """Does the Moodle bundle put each page in '<Full name>_<participant id>_assignsubmission_file_/'?"""
+    """Does the Moodle bundle put each page in '<Full name>_<participant
+    id>_assignsubmission_file_/'?"""
     handback = hand_back("moodle", _moodle_sheet(tmp_path / "sheet.csv"), None)
     feedback = tmp_path / "out" / "feedback"
     for sid in ("12", "13"):
         (feedback / sid / A).mkdir(parents=True)
         (feedback / sid / A / f"{A}.html").write_text(f"<html>{sid}</html>", encoding="utf-8")
-    grades = [SubmissionGrade("12", A, 3.0, 3.0, "graded"), SubmissionGrade("13", A, 1.0, 3.0, "graded")]
+    grades = [SubmissionGrade("12", A, 3.0, 3.0, "graded"),
+              SubmissionGrade("13", A, 1.0, 3.0, "graded")]
     handback.write(grades, tmp_path / "out", {}, feedback_root=feedback)
     with zipfile.ZipFile(tmp_path / "out" / "lms" / f"moodle_feedback_{A}.zip") as zf:
-        assert sorted(zf.namelist()) == [f"Zoë Ångström_12_assignsubmission_file_/{A}_feedback.html",
-                                         f"李 雷_13_assignsubmission_file_/{A}_feedback.html"]
-        assert zf.read(f"李 雷_13_assignsubmission_file_/{A}_feedback.html") == "<html>13</html>".encode()
+        assert sorted(zf.namelist()) == [
+            f"Zoë Ångström_12_assignsubmission_file_/{A}_feedback.html",
+            f"李 雷_13_assignsubmission_file_/{A}_feedback.html"]
+        assert (zf.read(f"李 雷_13_assignsubmission_file_/{A}_feedback.html")
+                == "<html>13</html>".encode())
     assert (tmp_path / "out" / "lms" / "feedback" / A / "12.html").read_text() == "<html>12</html>"
 
 
@@ -271,7 +286,8 @@ def test_moodle_feedback_zip_has_one_folder_per_participant(tmp_path):
     ("moodle", ["Name", "Score"], "not a Moodle grading worksheet"),
 ])
 def test_templates_that_do_not_fit_are_usage_errors(tmp_path, lms, header, message):
-    """Does a template without the assignment's column, or of the wrong kind, stop before grading?"""
+    """Does a template without the assignment's column, or of the wrong kind, stop before
+    grading?"""
     template = _csv(tmp_path / "t.csv", [header, ["x"] * len(header)])
     with pytest.raises(HandBackError, match=message):
         hand_back(lms, template, None).check([A])
@@ -282,7 +298,8 @@ def test_grade_refuses_a_template_without_the_assignment_before_grading(tmp_path
     course, submitted, _ = make_course(tmp_path, {"s1": "correct"})
     template = _csv(tmp_path / "t.csv", [["Student", "ID", "Section", "Essay 1 (778)"]])
     code = cli.main([str(submitted), "--course", str(course), "--no-sandbox", "--no-gradebook",
-                     "--lms", "canvas", "--lms-template", str(template), "--out", str(tmp_path / "o")])
+                     "--lms", "canvas", "--lms-template", str(template), "--out",
+                     str(tmp_path / "o")])
     assert code == 2
     assert "no column for assignment" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()

@@ -56,7 +56,8 @@ def test_two_workers_give_byte_identical_reports_to_one_worker(batch, tmp_path):
 
 
 def test_dask_local_cluster_gives_byte_identical_reports(batch, tmp_path):
-    """Does grading on a Dask cluster (2 processes, 1 thread each, loopback), sandboxed, match the local run?"""
+    """Does grading on a Dask cluster (2 processes, 1 thread each, loopback), sandboxed, match the
+    local run?"""
     distributed = pytest.importorskip("distributed")
     course, submitted, reference = batch
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,

@@ -51,7 +51,8 @@ PG_BIN = _postgres_bin()
 if PG_BIN is None or not (PG_BIN / "pg_ctl").exists():
     pytest.skip("PostgreSQL not installed: `apt-get install postgresql` (CI's .ci/run does this) "
                 "to test the gradebook on a real database", allow_module_level=True)
-psycopg2 = pytest.importorskip("psycopg2", reason="pip install -r requirements.txt (psycopg2-binary)")
+psycopg2 = pytest.importorskip("psycopg2",
+                               reason="pip install -r requirements.txt (psycopg2-binary)")
 
 
 def _as_server_user() -> list[str]:
@@ -92,7 +93,8 @@ def postgres():
         if proc.returncode == 0:
             break
     else:
-        pytest.fail(f"PostgreSQL did not start:\n{log.read_text() if log.exists() else proc.stderr}")
+        pytest.fail("PostgreSQL did not start:\n"
+                    f"{log.read_text() if log.exists() else proc.stderr}")
     try:
         conn = psycopg2.connect(host="127.0.0.1", port=port, user="grader", password=PASSWORD,
                                 dbname="postgres")
@@ -102,7 +104,8 @@ def postgres():
         conn.close()
         yield "127.0.0.1", port
     finally:
-        subprocess.run([*run_as, str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"],
+        subprocess.run([*run_as, str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "fast", "-w",
+                        "stop"],
                        capture_output=True, timeout=120)
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -128,7 +131,8 @@ def graded_into_postgres(postgres, tmp_path_factory):
 
 
 def test_cluster_page_names_the_pinned_driver():
-    """Is the database driver that the cluster page tells instructors to install a pinned requirement?"""
+    """Is the database driver that the cluster page tells instructors to install a pinned
+    requirement?"""
     repo = Path(__file__).resolve().parents[1]
     page = (repo / "book" / "instructors" / "cluster.md").read_text(encoding="utf-8")
     pins = {line.split("==")[0].strip().lower(): line.split("==")[1].strip()

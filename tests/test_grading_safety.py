@@ -152,14 +152,16 @@ def _grade_batch(tmp_path_factory) -> dict:
     start = time.monotonic()
     grade(submitted, course_root=root, out=tmp / "out", workers=2, progress=False, gradebook=False)
     seconds = time.monotonic() - start
-    grade(alone, course_root=root, out=tmp / "out_alone", workers=1, progress=False, gradebook=False)
+    grade(alone, course_root=root, out=tmp / "out_alone", workers=1, progress=False,
+          gradebook=False)
     after = _tree_hashes(root, skip=set())
     listener.close()
     feedback = tmp / "out" / "feedback"
     return {
         "pages": {str(page.relative_to(feedback)): page.read_text(encoding="utf-8")
                   for page in feedback.glob("ps2_*/*/*.html")},
-        "grades": {(r["student_id"], r["assignment"]): r for r in read_csv_rows(tmp / "out" / "grades.csv")},
+        "grades": {(r["student_id"],
+                    r["assignment"]): r for r in read_csv_rows(tmp / "out" / "grades.csv")},
         "details": read_csv_rows(tmp / "out" / "details.csv"),
         "details_alone": read_csv_rows(tmp / "out_alone" / "details.csv"),
         "grades_alone": {(r["student_id"], r["assignment"]): r
@@ -221,7 +223,8 @@ def test_honest_students_are_graded_exactly_as_when_graded_alone(batch):
         expected[("real_blank", REAL)] = 0.0
     for key, points in expected.items():
         assert batch["grades"][key] == batch["grades_alone"][key]
-        assert (float(batch["grades"][key]["score"]), batch["grades"][key]["status"]) == (points, "graded")
+        assert (float(batch["grades"][key]["score"]),
+                batch["grades"][key]["status"]) == (points, "graded")
 
 
 @pytest.mark.grading

@@ -24,7 +24,8 @@ TRY = ("import json, importlib\n"
 CELLS = [
     # 0: ps5's declaration
     TRY + "from actlab.guard import allow_actlab\n"
-    "allow_actlab('actlab.gradcheck', 'actlab.nn', 'actlab.data', hide=['actlab.gradcheck.check_activation'])\n"
+    "allow_actlab('actlab.gradcheck', 'actlab.nn', 'actlab.data', "
+    "hide=['actlab.gradcheck.check_activation'])\n"
     "print(json.dumps('declared'))",
     # 1: what the notebook's own code may and may not do
     "import actlab.gradcheck, actlab.nn, actlab.data\n"
@@ -36,7 +37,8 @@ CELLS = [
     "  'helpers': attempt(lambda: exec('from actlab.assignments import quiet')),\n"
     "  'hidden name gone': not hasattr(actlab.gradcheck, 'check_activation'),\n"
     "  'nn trains (imports activations itself)': type(actlab.nn.SoftmaxCrossEntropy()).__name__,\n"
-    "  'activations already loaded, still refused': attempt(lambda: exec('import actlab.activations')),\n"
+    "  'activations already loaded, still refused': attempt(lambda: exec('import "
+    "actlab.activations')),\n"
     "}))",
     # 2: a student function that delegates
     "def sigmoid(x):\n    from actlab import activations\n    return activations.sigmoid(x)\n"
@@ -55,8 +57,10 @@ CELLS = [
 @pytest.fixture(scope="module")
 def reports():
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in CELLS])
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    out, outcome = execute_notebook(nb, None, Limits(cell_timeout=60, notebook_timeout=120), sandbox=False)
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    out, outcome = execute_notebook(nb, None, Limits(cell_timeout=60, notebook_timeout=120),
+                                    sandbox=False)
     assert outcome["status"] == "ok", outcome
     lines = []
     for cell in out.cells:

@@ -24,7 +24,8 @@ def release(tmp_path_factory):
     from actlab.grading.course import load_course, unpack_folder
 
     tmp = tmp_path_factory.mktemp("intake_course")
-    root = corpus.write_course(tmp / "course", cell_timeout=5, notebook_timeout=20, memory_bytes=2**30)
+    root = corpus.write_course(tmp / "course", cell_timeout=5, notebook_timeout=20,
+                               memory_bytes=2**30)
     unpack_folder(load_course(root).build_template(NAME).archive, tmp / "template")
     return tmp / "template" / "release" / NAME
 
@@ -58,9 +59,11 @@ def test_an_untouched_release_notebook_passes_unchanged(tmp_path, release):
     (json.dumps({"nbformat": 3, "nbformat_minor": 0, "worksheets": []}).encode(), "nbformat 3"),
     (b"\xff\xfe\x00binary", "UTF-8"),
     (b"", "empty"),
-    (json.dumps({"nbformat": 4, "nbformat_minor": 5, "cells": "nope", "metadata": {}}).encode(), "invalid notebook"),
+    (json.dumps({"nbformat": 4, "nbformat_minor": 5, "cells": "nope", "metadata": {}}).encode(),
+     "invalid notebook"),
 ], ids=["truncated_json", "html", "nbformat3", "binary", "empty", "schema"])
-def test_files_that_are_not_nbformat4_notebooks_are_quarantined_with_a_reason(tmp_path, release, payload, reason):
+def test_files_that_are_not_nbformat4_notebooks_are_quarantined_with_a_reason(tmp_path, release,
+                                                                              payload, reason):
     """Is each kind of non-notebook refused, with a short reason naming the problem?"""
     v = _verdict(tmp_path, release, {f"{NAME}.ipynb": payload})
     assert not v.ok and reason in v.reason and v.notebook is None
@@ -93,7 +96,8 @@ def test_renamed_notebook_is_recognised_by_its_graded_cells(tmp_path, release):
 def test_deleted_test_cell_is_restored_in_place(tmp_path, release):
     """Is a deleted graded test cell put back at its released position?"""
     nb = _release_nb(release)
-    nb.cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") != "test_hidden"]
+    nb.cells = [c for c in nb.cells
+                if c.metadata.get("nbgrader", {}).get("grade_id") != "test_hidden"]
     v = _verdict(tmp_path, release, {f"{NAME}.ipynb": nb})
     assert v.ok and _grade_ids(v.notebook) == _grade_ids(_release_nb(release))
     assert any("test_hidden" in n for n in v.notes)
@@ -130,7 +134,8 @@ def test_edited_test_source_points_and_cell_type_are_restored(tmp_path, release)
     tests[1].cell_type = "markdown"
     del tests[1]["outputs"], tests[1]["execution_count"]
     v = _verdict(tmp_path, release, {f"{NAME}.ipynb": nb})
-    released = [c for c in _release_nb(release).cells if c.metadata.get("nbgrader", {}).get("grade")]
+    released = [c for c in _release_nb(release).cells
+                if c.metadata.get("nbgrader", {}).get("grade")]
     restored = [c for c in v.notebook.cells if c.metadata.get("nbgrader", {}).get("grade")]
     assert [(c.cell_type, c.source, c.metadata.nbgrader) for c in restored] == \
            [(c.cell_type, c.source, c.metadata.nbgrader) for c in released]
@@ -179,7 +184,8 @@ def test_symlinked_notebook_is_refused_not_followed(tmp_path, release):
     """Is a notebook that is a symbolic link (e.g. to the instructor's solution) refused
     instead of read with the grader's rights?"""
     secret = tmp_path / "instructor.ipynb"
-    secret.write_text(nbformat.writes(corpus.student_notebook(_release_nb(release), corpus.CORRECT)))
+    secret.write_text(nbformat.writes(corpus.student_notebook(_release_nb(release),
+                                                               corpus.CORRECT)))
     folder = tmp_path / "student" / NAME
     folder.mkdir(parents=True)
     (folder / f"{NAME}.ipynb").symlink_to(secret)

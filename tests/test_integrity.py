@@ -54,9 +54,12 @@ def test_scan_flags_each_tampering_technique(source):
 
 
 HONEST_SOURCES = {
-    "sigmoid": "import numpy as np\ndef sigmoid(x):\n    x = np.asarray(x, dtype=float)\n    return 1 / (1 + np.exp(-x))",
-    "plot": "%matplotlib inline\nimport matplotlib.pyplot as plt\nplt.plot([0, 1], [0, 1])\nplt.show()",
-    "local_names": "import numpy as np\nx = np.linspace(-3, 3, 7)\ny = np.maximum(x, 0)\nassert np.allclose(y[-1], 3)",
+    "sigmoid": "import numpy as np\ndef sigmoid(x):\n    x = np.asarray(x, dtype=float)\n"
+               "    return 1 / (1 + np.exp(-x))",
+    "plot": "%matplotlib inline\nimport matplotlib.pyplot as plt\n"
+            "plt.plot([0, 1], [0, 1])\nplt.show()",
+    "local_names": "import numpy as np\nx = np.linspace(-3, 3, 7)\ny = np.maximum(x, 0)\n"
+                   "assert np.allclose(y[-1], 3)",
     "class_without_dunders": "class Layer:\n    def forward(self, x):\n        return x",
     "actlab_use": "from actlab import activations as A\nprint(A.relu([1.0, -1.0]))",
 }
@@ -72,7 +75,8 @@ def test_scan_ignores_locked_instructor_cells_but_learns_their_imports():
     """Are locked (instructor) cells exempt from the scan while their import aliases still
     resolve a later student patch?"""
     nb = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_code_cell("import numpy.testing as npt\nnpt.assert_allclose = npt.assert_allclose"),
+        nbformat.v4.new_code_cell("import numpy.testing as npt\n"
+                                  "npt.assert_allclose = npt.assert_allclose"),
         nbformat.v4.new_code_cell("npt.assert_allclose = lambda *a, **k: None"),
     ])
     nb.cells[0].metadata["nbgrader"] = {"locked": True, "grade_id": "setup"}

@@ -20,7 +20,8 @@ A = DEMO_ASSIGNMENT
 
 @pytest.mark.parametrize("with_image", [False, True])
 def test_fast_feedback_exporter_renders_what_nbconvert_renders(with_image):
-    """Is our feedback page nbconvert's HTMLExporter page, differing at most in HTML serialisation?"""
+    """Is our feedback page nbconvert's HTMLExporter page, differing at most in HTML
+    serialisation?"""
     import nbformat
     from bs4 import BeautifulSoup
     from nbconvert.exporters import HTMLExporter
@@ -32,13 +33,16 @@ def test_fast_feedback_exporter_renders_what_nbconvert_renders(with_image):
     nb = nbformat.v4.new_notebook(cells=[
         nbformat.v4.new_markdown_cell("# Leaky ReLU\nWrite `leaky`."),
         nbformat.v4.new_code_cell("assert leaky(2.0) == 2.0", outputs=[
-            nbformat.v4.new_output("error", ename="AssertionError", evalue="", traceback=["boom"])]),
+            nbformat.v4.new_output("error", ename="AssertionError", evalue="",
+                                   traceback=["boom"])]),
     ])
     if with_image:  # a 1x1 PNG output: the case where nbconvert adds alt text
-        png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+        png = ("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9"
+               "awAAAABJRU5ErkJggg==")
         nb.cells.append(nbformat.v4.new_code_cell("plot()", outputs=[
             nbformat.v4.new_output("display_data", data={"image/png": png})]))
-    resources = {"nbgrader": {"score": 1.0, "max_score": 3.0, "late_penalty": 0, "notebook": "demo"}}
+    resources = {"nbgrader": {"score": 1.0, "max_score": 3.0, "late_penalty": 0,
+                              "notebook": "demo"}}
     ours, _ = fast.from_notebook_node(nb, resources=dict(resources))
     theirs, _ = stock.from_notebook_node(nb, resources=dict(resources))
     assert str(BeautifulSoup(ours, "html.parser")) == theirs

@@ -39,12 +39,14 @@ def notebook(*cells):
             made.append(nbgrader_cell(source, f"{kind}_{i}", solution=kind == "answer",
                                       grade=kind == "test", points=1 if kind == "test" else 0))
     nb = nbformat.v4.new_notebook(cells=made)
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
     return nb
 
 
 def judge(nb, use_sandbox=False, limits=FAST, workdir=None):
-    return execute_notebook(nb, workdir, limits, sandbox=use_sandbox, instructor=instructor_cells(nb))
+    return execute_notebook(nb, workdir, limits, sandbox=use_sandbox,
+                            instructor=instructor_cells(nb))
 
 
 def verdicts(out) -> dict:
@@ -160,7 +162,8 @@ PROBE = [
              "assert type(a) is np.float32 and a == np.float32(1.5)\n"
              "assert type(b) is np.int8 and type(c) is tuple and type(c[0]) is bool\n"
              "assert d.dtype == np.float32 and d.shape == (2, 3) and type(d) is np.ndarray\n"
-             "assert type(SCALE) is np.float32 and PAIR == (1, [2.0, None]) and type(PAIR) is tuple\n"
+             "assert type(SCALE) is np.float32 and PAIR == (1, [2.0, None])"
+             " and type(PAIR) is tuple\n"
              "for v in (np.float16(1), 2**70, -0.0, 'é', (1, (2,)), {'k': [1]}, np.array(True)):\n"
              "    back = kinds(v)\n"
              "    assert type(back) is type(v) and repr(back) == repr(v), (v, back)\n"),
@@ -172,7 +175,8 @@ PROBE = [
     # 4: a callback is revoked when the call that received it returns
     ("test", "assert stash(lambda z: z) == 0\n"
              "try:\n    call_stashed(1)\nexcept RuntimeError as exc:\n"
-             "    assert 'after' in str(exc), exc\nelse:\n    raise AssertionError('stale callback worked')\n"),
+             "    assert 'after' in str(exc), exc\n"
+             "else:\n    raise AssertionError('stale callback worked')\n"),
     # 5: copies of arguments come back both ways
     ("test", "x = np.zeros(3)\nitems = [1]\nmutate(x, items)\n"
              "assert x.tolist() == [-1.0, 0.0, 0.0] and items == [1, 3]\n"
@@ -192,8 +196,10 @@ PROBE = [
              "    try:\n        overflow([1000.0])\n    except FloatingPointError:\n        pass\n"
              "    else:\n        raise AssertionError('errstate raise not honoured')\n"),
     # 7: exceptions keep their nearest builtin class; exits do not end the judge
-    ("test", "try:\n    raises()\nexcept ValueError as exc:\n    assert 'DomainError: x must be positive' in str(exc)\n"
-             "try:\n    exits()\nexcept RuntimeError as exc:\n    assert 'SystemExit' in str(exc)\n"),
+    ("test", "try:\n    raises()\nexcept ValueError as exc:\n    assert 'DomainError: x must be "
+             "positive' in str(exc)\n"
+             "try:\n    exits()\n"
+             "except RuntimeError as exc:\n    assert 'SystemExit' in str(exc)\n"),
     # 8: instances stay in the kernel behind handles; handles can be passed back
     ("test", "s = Scaler(2.0)\nassert s.forward(np.ones(2)).tolist() == [2.0, 2.0]\n"
              "assert s.k == 2.0 and s.calls == 1\nassert use(s, np.zeros(1)).tolist() == [1.0]\n"
@@ -335,7 +341,8 @@ def test_a_call_that_never_returns_is_interrupted_and_later_tests_still_run():
 
 
 @pytest.mark.parametrize("use_sandbox", [False, pytest.param(True, marks=pytest.mark.skipif(
-    not sandbox.bwrap_available(), reason="bubblewrap is not usable here"))], ids=["plain", "sandbox"])
+    not sandbox.bwrap_available(), reason="bubblewrap is not usable here"))],
+                         ids=["plain", "sandbox"])
 def test_a_call_that_ignores_the_interrupt_gets_a_restarted_kernel(use_sandbox):
     """A student function that ignores SIGINT and loops: is the kernel killed and restarted,
     the cells above the next test run again, and the next test judged in the new kernel?"""
@@ -368,7 +375,8 @@ def test_a_kernel_that_dies_mid_test_ends_the_notebook_as_crashed():
     """A student function that kills its own kernel when called: does that test fail, every
     later test score 0 (not run), and the status say crashed?"""
     nb = notebook(("setup", SETUP), ("answer", HANGS),
-                  ("test", "assert slow(1.0) == 2.0"), ("test", "dies(1)"), ("test", "assert slow(1.0) == 2.0"))
+                  ("test", "assert slow(1.0) == 2.0"), ("test", "dies(1)"),
+                  ("test", "assert slow(1.0) == 2.0"))
     out, outcome = judge(nb)
     found = verdicts(out)
     assert found["test_2"] is None
@@ -417,7 +425,8 @@ def test_a_kernel_whose_run_cell_is_replaced_fails_its_tests_quickly():
     judge's agent never starts: do the tests fail at once (not at the cell limit), with a
     reason, and does a correct answer defined before earn nothing it was not tested for?"""
     patch = ("def squash(x):\n    return 1.0 / (1.0 + np.exp(-x))\n"
-             "ip = get_ipython()\nip.run_cell = lambda *a, **k: ip.__class__.run_cell(ip, 'pass', **k)\n")
+             "ip = get_ipython()\n"
+             "ip.run_cell = lambda *a, **k: ip.__class__.run_cell(ip, 'pass', **k)\n")
     nb = notebook(("setup", SETUP), ("answer", patch), ("test", "assert squash(0.0) == 0.5"),
                   ("test", "assert squash(0.0) == 0.5"))
     start = time.monotonic()

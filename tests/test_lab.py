@@ -1,8 +1,8 @@
 """The learner's work copy (mywork/) and the command line that starts the course's JupyterLab.
 
-The work-copy tests run on small fake releases in a temporary folder; the configuration tests
-read the JSON files in ``jupyter-config/`` that Lab itself reads. ``tests/test_browser_lab.py`` starts the
-real JupyterLab and drives it in Chromium.
+The work-copy tests run on small fake releases in a temporary folder; the configuration tests read
+the JSON files in ``jupyter-config/`` that Lab itself reads. ``tests/test_browser_lab.py`` starts
+the real JupyterLab and drives it in Chromium.
 """
 
 from __future__ import annotations
@@ -125,10 +125,12 @@ def test_learner_lab_runs_on_loopback_with_the_learner_configuration_first():
     assert f"--ServerApp.root_dir={REPO}" in argv
     assert f"--FileContentsManager.preferred_dir={REPO / 'mywork'}" in argv
     assert "--IdentityProvider.token=t0k" in argv
-    assert env["JUPYTER_CONFIG_PATH"].split(os.pathsep)[0] == str(REPO / "jupyter-config" / "learner")
+    assert (env["JUPYTER_CONFIG_PATH"].split(os.pathsep)[0]
+            == str(REPO / "jupyter-config" / "learner"))
     assert env["PATH"].split(os.pathsep)[0] == os.path.dirname(sys.executable)
     instructor_argv, instructor_env = lab.lab_command(REPO, instructor=True)
-    assert str(REPO / "jupyter-config" / "learner") not in instructor_env.get("JUPYTER_CONFIG_PATH", "")
+    assert str(REPO / "jupyter-config" / "learner") not in instructor_env.get("JUPYTER_CONFIG_PATH",
+                                                                              "")
 
 
 def test_learner_configuration_switches_off_exactly_the_instructor_tools():
@@ -136,7 +138,8 @@ def test_learner_configuration_switches_off_exactly_the_instructor_tools():
     page = json.loads((REPO / "jupyter-config/learner/labconfig/page_config.json").read_text())
     disabled = {k for k, v in page["disabledExtensions"].items() if v}
     assert disabled == {f"@jupyter/nbgrader:{p}" for p in
-                        ("menu", "assignment-list", "course-list", "formgrader", "create-assignment")}
+                        ("menu", "assignment-list", "course-list", "formgrader",
+                         "create-assignment")}
     server = json.loads((REPO / "jupyter-config/learner/jupyter_server_config.json").read_text())
     extensions = server["ServerApp"]["jpserver_extensions"]
     assert extensions.pop("nbgrader.server_extensions.validate_assignment") is True

@@ -167,7 +167,8 @@ def test_prelu_slope_gradient_matches_finite_differences(n_units):
     layer.alpha[...] = alpha0
     assert layer.dalpha.shape == alpha0.shape
     assert gc.rel_error(layer.dalpha, numerical) < 1e-8
-    assert gc.rel_error(dx, gc.numerical_vjp(lambda x: layer.forward(x, training=True), z, g)) < 1e-8
+    assert gc.rel_error(dx,
+                        gc.numerical_vjp(lambda x: layer.forward(x, training=True), z, g)) < 1e-8
 
 
 def test_prelu_slope_is_learned_by_the_optimiser():
@@ -607,8 +608,8 @@ def test_validation_metrics_are_those_of_evaluate_on_the_held_out_rows():
 
 
 def test_trailing_softmax_output_trains_exactly_like_logits():
-    """Is an MLP built with output='softmax' (as in the Keras model of the source documents) trained exactly
-    like the same MLP without it, the softmax being folded into the loss?"""
+    """Is an MLP built with output='softmax' (as in the Keras model of the source documents) trained
+    exactly like the same MLP without it, the softmax being folded into the loss?"""
     rng = np.random.default_rng(3)
     X, y = rng.normal(size=(30, 4)), rng.integers(0, 3, size=30)
     plain = nn.train(nn.mlp([4, 6, 3], seed=0), X, y, epochs=2, progress=False)
@@ -797,9 +798,9 @@ def test_train_refuses_a_single_output_unit():
 
 
 def test_relu_mlp_learns_handwritten_digits():
-    """On scikit-learn's 8×8 digits (1,797 real images), does a 64-64-32-10 ReLU MLP trained
-    with the source documents' recipe (Adam, batch 32, validation split 0.2) pass 90 % validation accuracy
-    within 5 epochs, with the training loss falling every epoch?"""
+    """On scikit-learn's 8×8 digits (1,797 real images), does a 64-64-32-10 ReLU MLP trained with
+    the source documents' recipe (Adam, batch 32, validation split 0.2) pass 90 % validation
+    accuracy within 5 epochs, with the training loss falling every epoch?"""
     from actlab.data import load_digits
 
     digits = load_digits()

@@ -166,7 +166,8 @@ def test_training_curves_name_the_missing_series():
 
 @pytest.mark.parametrize("kind", ["bars", "lines"])
 def test_gradient_norms_are_drawn_per_layer_on_a_log_scale(kind):
-    """Are per-layer norms (floats or layer_diagnostics rows) drawn on a log y-axis, layer by layer?"""
+    """Are per-layer norms (floats or layer_diagnostics rows) drawn on a log y-axis, layer by
+    layer?"""
     sigmoid = [1e-6, 1e-4, 1e-2, 0.5]
     relu_rows = [{"layer": i, "grad_norm": g} for i, g in enumerate([0.3, 0.4, 0.5, 0.5])]
     fig = P.gradient_norms({"sigmoid": sigmoid, "relu": relu_rows}, kind=kind)
@@ -212,7 +213,8 @@ def test_gradient_norms_accept_real_layer_diagnostics():
 
 
 def test_gradient_norms_of_a_dead_network_still_draw():
-    """With every norm exactly 0 (all units dead), is the figure drawn linearly and without warning?"""
+    """With every norm exactly 0 (all units dead), is the figure drawn linearly and without
+    warning?"""
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         fig = P.gradient_norms({"relu": [0.0, 0.0, 0.0]})

@@ -37,10 +37,12 @@ def _read(bundle: Path, name: str) -> bytes:
 
 
 def test_bundle_holds_the_exercises_as_committed(bundle):
-    """Is every student notebook of exercises/ in the zip, byte for byte, and nothing of solutions/?"""
+    """Is every student notebook of exercises/ in the zip, byte for byte, and nothing of
+    solutions/?"""
     with zipfile.ZipFile(bundle) as zf:
         names = zf.namelist()
-    expected = sorted(p.relative_to(REPO / "exercises").as_posix() for p in (REPO / "exercises").glob("*/*.ipynb"))
+    expected = sorted(p.relative_to(REPO / "exercises").as_posix()
+                      for p in (REPO / "exercises").glob("*/*.ipynb"))
     assert len(expected) == 5
     assert sorted(n[len(B) + 1:] for n in names if n.endswith(".ipynb")) == expected
     for nb in expected:
@@ -62,22 +64,26 @@ def test_requirements_pin_the_library_wheel_and_only_what_learners_need(bundle):
     assert all(repo_pins[name.lower()] == version for name, version in pins.items())
     lowered = {n.lower() for n in pins}
     assert {"numpy", "scipy", "matplotlib", "jupyterlab", "nbgrader", "ipykernel"} <= lowered
-    assert not lowered & {"jupyter-book", "sphinx", "playwright", "pytest", "psycopg2-binary", "dask"}
+    assert not lowered & {"jupyter-book", "sphinx", "playwright", "pytest", "psycopg2-binary",
+                          "dask"}
 
 
 def test_the_wheel_carries_the_library_the_notebooks_import(bundle, tmp_path):
-    """Does the wheel hold actlab.checks and the modules the problem sets import, and no notebook?"""
+    """Does the wheel hold actlab.checks and the modules the problem sets import, and no
+    notebook?"""
     wheel_name = _read(bundle, "requirements.txt").decode().splitlines()[1][2:]
     wheel = tmp_path / "actlab.whl"
     wheel.write_bytes(_read(bundle, wheel_name))
     with zipfile.ZipFile(wheel) as zf:
         names = set(zf.namelist())
-    assert {"actlab/checks.py", "actlab/activations.py", "actlab/gradcheck.py", "actlab/nn.py"} <= names
+    assert {"actlab/checks.py", "actlab/activations.py", "actlab/gradcheck.py",
+            "actlab/nn.py"} <= names
     assert not any(n.endswith(".ipynb") or n.startswith(("solutions/", "tests/")) for n in names)
 
 
 def test_readme_gives_one_install_command_then_open_and_validate(bundle):
-    """Does the README tell a learner the single install command, how to open and how to validate?"""
+    """Does the README tell a learner the single install command, how to open and how to
+    validate?"""
     text = _read(bundle, "README.md").decode()
     assert "python -m pip install -r requirements.txt" in text
     assert "jupyter lab" in text
@@ -102,7 +108,8 @@ def learner(bundle, tmp_path_factory) -> tuple[Path, Path]:
     wheel = next((folder / "wheels").glob("actlab-*.whl"))
     subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet",
                     "--no-deps", "--no-index", str(wheel)], check=True, capture_output=True)
-    purelib = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+    purelib = subprocess.run([str(python), "-c",
+                              "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                              check=True, capture_output=True, text=True).stdout.strip()
     (Path(purelib) / "course_dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     return folder, python
@@ -119,7 +126,8 @@ def _validate(learner, notebook: Path) -> subprocess.CompletedProcess:
 def test_learner_environment_uses_the_bundled_library_not_the_checkout(learner):
     """In the learner's environment, is actlab the wheel's copy (not this repository's)?"""
     folder, python = learner
-    where = subprocess.run([str(python), "-c", "import actlab.checks; print(actlab.checks.__file__)"],
+    where = subprocess.run([str(python), "-c",
+                            "import actlab.checks; print(actlab.checks.__file__)"],
                            cwd=folder, check=True, capture_output=True, text=True).stdout.strip()
     assert str(python.parent.parent) in where and str(REPO) not in where
 
@@ -131,7 +139,9 @@ def test_learner_validates_a_blank_and_a_solved_notebook(learner):
     assert "NotImplementedError" in blank.stdout + blank.stderr
     assert blank.returncode == 1
     solved = folder / "ps1_nonlinearity" / "solved.ipynb"
-    solved.write_bytes((REPO / "solutions" / "ps1_nonlinearity" / "ps1_nonlinearity.ipynb").read_bytes())
+    solved.write_bytes(
+        (REPO / "solutions" / "ps1_nonlinearity" / "ps1_nonlinearity.ipynb").read_bytes())
     passed = _validate(learner, solved)
-    assert "Success! Your notebook passes all the tests." in passed.stdout, passed.stdout + passed.stderr
+    assert "Success! Your notebook passes all the tests." in passed.stdout, (
+        passed.stdout + passed.stderr)
     assert passed.returncode == 0

@@ -24,12 +24,14 @@ def test_fractional_points_are_reported_as_such_not_rounded_to_whole_points(tmp_
     cells = (GradeCellInfo("nb", "half", 1.5), GradeCellInfo("nb", "third", 2.0))
     template = AssignmentTemplate("ps_frac", "course", ("nb",), cells, archive=b"")
     grades = [GradeRow("half", 0.5, 1.5, 0.5, False), GradeRow("third", 1 / 3, 2.0, 1 / 3, False)]
-    result = JobResult("ada", "ps_frac", "graded", [NotebookResult("nb", "graded", grades=grades)], {})
+    result = JobResult("ada", "ps_frac", "graded", [NotebookResult("nb", "graded", grades=grades)],
+                       {})
     write_csvs([result], {"ps_frac": template}, tmp_path)
 
     [row] = read_csv_rows(tmp_path / "grades.csv")
     assert (row["score"], row["max_score"]) == ("0.833333", "3.5")
-    details = [(r["grade_id"], r["score"], r["max_score"]) for r in read_csv_rows(tmp_path / "details.csv")]
+    details = [(r["grade_id"], r["score"],
+                r["max_score"]) for r in read_csv_rows(tmp_path / "details.csv")]
     assert details == [("half", "0.5", "1.5"), ("third", "0.333333", "2")]
     assert [fmt_score(x) for x in (3.0, 2.5, 0.1 + 0.2, 1e-7)] == ["3", "2.5", "0.3", "0"]
 
@@ -37,16 +39,21 @@ def test_fractional_points_are_reported_as_such_not_rounded_to_whole_points(tmp_
 @pytest.mark.grading
 @pytest.mark.xdist_group("grading_cli")
 def test_details_csv_scores_each_graded_cell_in_notebook_order(graded_demo):
-    """Does details.csv give every graded cell of every submission its own score, in notebook order?"""
+    """Does details.csv give every graded cell of every submission its own score, in notebook
+    order?"""
     rows = read_csv_rows(graded_demo.out / "details.csv")
-    assert list(rows[0]) == ["student_id", "assignment", "notebook", "grade_id", "score", "max_score",
+    assert list(rows[0]) == ["student_id", "assignment", "notebook", "grade_id", "score",
+                             "max_score",
                              "reason"]
     by_student = {}
     for r in rows:
-        by_student.setdefault(r["student_id"], []).append((r["grade_id"], r["score"], r["max_score"]))
-    assert by_student["ada"] == [("test_leaky_positive", "1", "1"), ("test_leaky_negative", "2", "2")]
+        by_student.setdefault(r["student_id"],
+                              []).append((r["grade_id"], r["score"], r["max_score"]))
+    assert by_student["ada"] == [("test_leaky_positive", "1", "1"),
+                                 ("test_leaky_negative", "2", "2")]
     # max(x, 0) is right for positive inputs only
-    assert by_student["ben"] == [("test_leaky_positive", "1", "1"), ("test_leaky_negative", "0", "2")]
+    assert by_student["ben"] == [("test_leaky_positive", "1", "1"),
+                                 ("test_leaky_negative", "0", "2")]
     assert sorted(by_student) == sorted(DEMO_STUDENTS)
     assert all(len(cells) == 2 for cells in by_student.values())
 

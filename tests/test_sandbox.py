@@ -36,7 +36,8 @@ FAST = Limits(cell_timeout=6, notebook_timeout=40, memory_bytes=int(1.5 * GiB))
 
 def _notebook(*sources):
     nb = new_notebook(cells=[new_code_cell(s) for s in sources])
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
     return nb
 
 
@@ -82,12 +83,14 @@ def probe(tmp_path_factory):
         "print(json.dumps({'uid': os.getuid(), 'gid': os.getgid(), 'cwd': os.getcwd(),\n"
         "    'visible': [p for p in paths if os.path.exists(p)], 'data': open('data.csv').read(),\n"
         f"    'repo': sorted(os.listdir({str(REPO)!r})) if os.path.isdir({str(REPO)!r}) else [],\n"
-        f"    'home': sorted(os.listdir({str(HOME)!r})) if os.path.isdir({str(HOME)!r}) else []}}))",
+        f"    'home': sorted(os.listdir({str(HOME)!r}))"
+        f" if os.path.isdir({str(HOME)!r}) else []}}))",
         # 1: network
         "import socket, json\nresult = {}\n"
         # Only loopback is ever a target: the host's listener on 127.0.0.1 is unreachable from a
         # separate network namespace, and a namespace with no interface but lo has no route out.
-        f"try:\n    socket.create_connection(('127.0.0.1', {port}), timeout=2).close(); result['loopback'] = 'connected'\n"
+        f"try:\n    socket.create_connection(('127.0.0.1', {port}), timeout=2).close(); "
+        "result['loopback'] = 'connected'\n"
         "except OSError as exc:\n    result['loopback'] = type(exc).__name__\n"
         "result['interfaces'] = sorted(name for _, name in socket.if_nameindex())\n"
         "print(json.dumps(result))",
@@ -108,7 +111,9 @@ def probe(tmp_path_factory):
         # 4: can the kernel see the grader's processes, or tamper with its socket folder?
         "import json, os\nfrom ipykernel import get_connection_file\nresult = {}\ncmds = []\n"
         "for pid in [p for p in os.listdir('/proc') if p.isdigit()]:\n"
-        "    try:\n        cmds.append(open(f'/proc/{pid}/cmdline', 'rb').read().replace(b'\\0', b' ').decode())\n"
+        "    try:\n"
+        "        cmds.append(open(f'/proc/{pid}/cmdline', 'rb').read()"
+        ".replace(b'\\0', b' ').decode())\n"
         "    except OSError:\n        pass\n"
         "result['grader_visible'] = any('pytest' in c or 'xdist' in c for c in cmds)\n"
         "folder = os.path.dirname(get_connection_file())\n"
@@ -118,7 +123,8 @@ def probe(tmp_path_factory):
         "    'plant': lambda: open(os.path.join(folder, 'planted'), 'w').close(),\n"
         "    'symlink': lambda: os.symlink('/etc/passwd', os.path.join(folder, 'evil')),\n"
         "    'unlink': lambda: os.unlink(os.path.join(folder, sockets[0])),\n"
-        "    'swap': lambda: os.rename(os.path.join(folder, sockets[0]), os.path.join(folder, 'moved')),\n"
+        "    'swap': lambda: os.rename(os.path.join(folder, sockets[0]), "
+        "os.path.join(folder, 'moved')),\n"
         "}\n"
         "for name, attempt in attempts.items():\n"
         "    try:\n        attempt(); result[name] = 'done'\n"
@@ -174,7 +180,8 @@ def test_kernel_cannot_see_solutions_gradebook_home_or_host_files(probe):
 
 
 def test_kernel_has_no_network_not_even_host_loopback(probe):
-    """Can the kernel reach a server on the host's loopback, and has it any interface but lo (a route out)?"""
+    """Can the kernel reach a server on the host's loopback, and has it any interface but lo (a
+    route out)?"""
     report = _report(probe[0].cells[1])
     assert report["loopback"] != "connected"
     assert report["interfaces"] == ["lo"]
@@ -235,7 +242,8 @@ def test_oversized_message_is_dropped_and_later_failures_still_count():
 
 def test_memory_bomb_stops_at_the_memory_cap():
     """Does allocating 16 GiB end in a MemoryError and status killed_memory, quickly?"""
-    nb = _notebook("import numpy as np\nhoard = [np.ones(2**27) for _ in range(16)]", "print('after')")
+    nb = _notebook("import numpy as np\nhoard = [np.ones(2**27) for _ in range(16)]",
+                   "print('after')")
     out, outcome = execute_notebook(nb, None, FAST)
     assert outcome["status"] == "killed_memory", outcome
     assert any(o.get("ename") == "MemoryError" for o in out.cells[0].outputs)
@@ -289,7 +297,8 @@ def test_cpu_seconds_limit_ends_a_busy_kernel():
     """Does RLIMIT_CPU end a kernel that burns CPU, even with a generous cell timeout?"""
     nb = _notebook("while True:\n    pass", "print('never')")
     start = time.monotonic()
-    out, outcome = execute_notebook(nb, None, Limits(cpu_seconds=5, cell_timeout=60, notebook_timeout=90))
+    out, outcome = execute_notebook(nb, None,
+                                    Limits(cpu_seconds=5, cell_timeout=60, notebook_timeout=90))
     assert outcome["status"] == "crashed", outcome
     assert time.monotonic() - start < 60
     assert [o["ename"] for o in out.cells[1].outputs] == ["NotRunError"]
@@ -307,7 +316,8 @@ def test_cells_after_a_kernel_exit_carry_errors_not_silence():
 
 def test_segfault_is_reported_as_crashed():
     """Is a segfault in the kernel (ctypes) recorded as crashed, within the limits?"""
-    out, outcome = execute_notebook(_notebook("import ctypes\nctypes.string_at(0)", "1"), None, FAST)
+    out, outcome = execute_notebook(_notebook("import ctypes\nctypes.string_at(0)", "1"), None,
+                                    FAST)
     assert outcome["status"] == "crashed"
     assert out.cells[1].outputs[0]["ename"] in ("NotRunError", "DeadKernelError")
 

@@ -81,7 +81,8 @@ RULES: list[Run | Skip] = [
          "starts a server that runs until it is stopped; tests/test_browser_lab.py and "
          "tests/test_grading_formgrader.py start them"),
     Skip(r"^(\.venv/bin/)?actlab collect\b", "needs an LMS's submissions download; "
-                                             "tests/test_grading_collect.py unpacks Canvas and Moodle ones"),
+                                             "tests/test_grading_collect.py unpacks Canvas and "
+                                             "Moodle ones"),
     Skip(r"^(\.venv/bin/)?actlab export\b", "needs a gradebook with grades and an LMS export; "
                                             "tests/test_grading_lms.py runs the loop"),
     Run(r"^make release\b", output="activation-functions-exercises.zip"),

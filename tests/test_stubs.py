@@ -14,7 +14,8 @@ STUB = {"python": 'raise NotImplementedError("write {name} here, then delete thi
 def _cleared(source: str, cell_type: str = "code") -> str:
     cell = nbgrader_cell(source, "answer", cell_type=cell_type, solution=True)
     nb = nbformat.v4.new_notebook(cells=[cell])
-    nb.metadata["kernelspec"] = {"name": "python3", "language": "python", "display_name": "Python 3"}
+    nb.metadata["kernelspec"] = {"name": "python3", "language": "python",
+                                 "display_name": "Python 3"}
     NamedStubs(code_stub=STUB).preprocess(nb, {})
     return nb.cells[0].source
 
@@ -24,13 +25,15 @@ def test_a_function_stub_names_the_function_and_keeps_its_docstring():
     source = ('def sigmoid(x):\n    """Logistic sigmoid."""\n    ### BEGIN SOLUTION\n'
               '    return 1 / (1 + np.exp(-x))\n    ### END SOLUTION')
     assert _cleared(source) == ('def sigmoid(x):\n    """Logistic sigmoid."""\n'
-                                '    raise NotImplementedError("write sigmoid here, then delete this line")')
+                                '    raise NotImplementedError('
+                                '"write sigmoid here, then delete this line")')
 
 
 def test_each_method_of_a_class_gets_its_own_stub_and_the_class_still_defines():
     """Do two regions in two methods give two stubs named Class.method, so that running the
     cell on a blank notebook defines the class instead of failing?"""
-    source = ("class Act:\n    def forward(self, x):\n        ### BEGIN SOLUTION\n        return x\n"
+    source = ("class Act:\n    def forward(self, x):\n"
+              "        ### BEGIN SOLUTION\n        return x\n"
               "        ### END SOLUTION\n\n    def backward(self,\n                 x, g):\n"
               "        ### BEGIN SOLUTION\n        return g\n        ### END SOLUTION")
     cleared = _cleared(source)
@@ -72,6 +75,7 @@ def test_generate_assignment_gets_named_stubs_in_place_of_clear_solutions():
     default = GenerateAssignment.class_traits()["preprocessors"].make_dynamic_default()
     swapped = with_named_stubs()
     assert len(swapped) == len(default) and ClearSolutions not in swapped
-    assert [p for p in swapped if p is not NamedStubs] == [p for p in default if p is not ClearSolutions]
+    assert [p for p in swapped if p is not NamedStubs] == [p for p in default
+                                                           if p is not ClearSolutions]
     with pytest.raises(ValueError):
         with_named_stubs([ClearOutput])

@@ -322,7 +322,8 @@ def test_nested_callbacks_go_both_ways_and_callback_errors_keep_their_class():
     (["SystemExit", "BaseException", "object"], RuntimeError),
     (["StopIteration", "Exception", "BaseException", "object"], RuntimeError),
     (["Weird", "Exception", "BaseException", "object"], Exception),
-    (["ZeroDivisionError", "ArithmeticError", "Exception", "BaseException", "object"], ZeroDivisionError),
+    (["ZeroDivisionError", "ArithmeticError", "Exception", "BaseException", "object"],
+     ZeroDivisionError),
 ])
 def test_remote_exceptions_become_the_nearest_safe_builtin(mro, expected):
     """Is a peer's exception rebuilt as the nearest builtin Exception class of its MRO, with

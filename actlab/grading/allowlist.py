@@ -45,7 +45,8 @@ def _literal_strings(node, what: str) -> tuple[str, ...]:
         return (node.value,)
     if isinstance(node, (ast.List, ast.Tuple)):
         return tuple(s for elt in node.elts for s in _literal_strings(elt, what))
-    raise DeclarationError(f"allow_actlab's {what} must be literal strings, got `{ast.unparse(node)}`")
+    raise DeclarationError(f"allow_actlab's {what} must be literal strings, got "
+                           f"`{ast.unparse(node)}`")
 
 
 def read_declaration(nb) -> Declaration | None:
@@ -53,7 +54,8 @@ def read_declaration(nb) -> Declaration | None:
     found = []
     for cell in nb.cells:
         meta = cell.get("metadata", {}).get("nbgrader") or {}
-        if cell.cell_type != "code" or not meta.get("locked") or meta.get("grade") or meta.get("solution"):
+        if (cell.cell_type != "code" or not meta.get("locked") or meta.get("grade")
+                or meta.get("solution")):
             continue
         try:
             tree = ast.parse(cell.source)
@@ -116,7 +118,8 @@ def _imports_cached(module: str, path: str, mtime_ns: int, size: int, hidden: fr
     tree = ast.parse(path.read_text(encoding="utf-8"))
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     skip = {id(inner) for fn in ast.walk(tree)
-            if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)) and f"{module}.{fn.name}" in hidden
+            if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef))
+            and f"{module}.{fn.name}" in hidden
             for inner in ast.walk(fn)}
     out: set[str] = set()
     for node in ast.walk(tree):
@@ -182,7 +185,8 @@ def filtered_package(declaration: Declaration, dest: Path) -> Path:
         if names:
             # Deleted after the module has run, so every line keeps its number.
             text += "\n\n" + "".join(
-                f"del {n}\nif '__all__' in globals():\n    __all__ = [_n for _n in __all__ if _n != {n!r}]\n"
+                f"del {n}\nif '__all__' in globals():\n"
+                f"    __all__ = [_n for _n in __all__ if _n != {n!r}]\n"
                 for n in names)
         target.write_text(text, encoding="utf-8")
         target.chmod(0o644)

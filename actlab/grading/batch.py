@@ -70,7 +70,8 @@ def _run_pool(specs, workers, bar) -> list[JobResult]:
                 except BrokenProcessPool:
                     broken.append(i)
                 except Exception as exc:
-                    results[i] = crashed_result(specs[i], f"grading worker failed: {type(exc).__name__}: {exc}")
+                    results[i] = crashed_result(specs[i], "grading worker failed: "
+                                                          f"{type(exc).__name__}: {exc}")
                     bar.update()
         pending = sorted(broken)
     for i in pending:
@@ -97,6 +98,7 @@ def _run_dask(specs, scheduler, bar) -> list[JobResult]:
             try:
                 results[i] = fut.result()
             except Exception as exc:
-                results[i] = crashed_result(specs[i], f"dask task failed: {type(exc).__name__}: {exc}")
+                results[i] = crashed_result(specs[i],
+                                            f"dask task failed: {type(exc).__name__}: {exc}")
             bar.update()
     return results

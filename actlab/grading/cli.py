@@ -66,18 +66,21 @@ def _parser() -> argparse.ArgumentParser:
                    help="folder holding <student_id>/<assignment>/<notebook>.ipynb")
     p.add_argument("--assignment", help="grade only this assignment (default: every one found)")
     p.add_argument("--out", type=Path,
-                   help="where grades.csv, details.csv and feedback/ go (default: grading-work/grades)")
+                   help="where grades.csv, details.csv and feedback/ go (default: "
+                        "grading-work/grades)")
     p.add_argument("--workers", type=int, default=None,
                    help="submissions graded at once on this machine (default: number of cores)")
     p.add_argument("--scheduler", help="grade on a Dask cluster, e.g. tcp://10.0.0.5:8786")
     p.add_argument("--no-sandbox", action="store_true",
                    help="run student code without the bubblewrap sandbox (trusted notebooks only)")
-    p.add_argument("--course", type=Path, help="course folder (default: found from the current folder)")
+    p.add_argument("--course", type=Path,
+                   help="course folder (default: found from the current folder)")
     p.add_argument("--no-gradebook", action="store_true",
                    help="do not record the scores in the course gradebook")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no summary table")
     p.add_argument("--lms", choices=("canvas", "moodle"),
-                   help="also write the LMS's import file and feedback bundle (needs --lms-template)")
+                   help="also write the LMS's import file and feedback bundle "
+                        "(needs --lms-template)")
     p.add_argument("--lms-template", type=Path,
                    help="the LMS's own export to fill in: Canvas's gradebook export or "
                         "Moodle's offline grading worksheet (CSV)")
@@ -95,7 +98,8 @@ def discover(submitted: Path, assignments: list[str]) -> tuple[list[str], list[s
                     if a.is_dir() and not a.name.startswith(".")})
     unknown = [a for a in found if a not in assignments]
     if unknown:
-        warnings_.append(f"skipping folders that are not assignments of this course: {', '.join(unknown)}")
+        warnings_.append("skipping folders that are not assignments of this course: "
+                         f"{', '.join(unknown)}")
     return students, [a for a in found if a in assignments], warnings_
 
 
@@ -111,7 +115,8 @@ def _read_submission(folder: Path, template: AssignmentTemplate):
     notebooks, extra, refused = {}, {}, {}
     for path in sorted(folder.rglob("*")):
         rel = path.relative_to(folder)
-        if any(part.startswith(".") for part in rel.parts) or path.is_dir() and not path.is_symlink():
+        if (any(part.startswith(".") for part in rel.parts)
+                or path.is_dir() and not path.is_symlink()):
             continue
         name = path.stem if path.suffix == ".ipynb" and len(rel.parts) == 1 else None
         if name is not None:
@@ -209,7 +214,8 @@ def grade(submitted: Path, *, course_root: Path | None = None, assignment: str |
                 ready[(student, name)] = JobResult(student, name, record.status, nbs, {})
                 continue
             if not folder.is_dir() or folder.is_symlink():
-                nbs = [NotebookResult(n, "missing", "assignment not handed in") for n in tpl.notebooks]
+                nbs = [NotebookResult(n, "missing",
+                                      "assignment not handed in") for n in tpl.notebooks]
                 ready[(student, name)] = JobResult(student, name, "missing", nbs, {})
                 continue
             notebooks, extra, refused = _read_submission(folder, tpl)
@@ -232,7 +238,8 @@ def grade(submitted: Path, *, course_root: Path | None = None, assignment: str |
                extra=handback.columns(collected, [(r.student_id, r.assignment) for r in results]))
     # With the scores in the course gradebook, the autograded copies go where the course's
     # nbgrader config says, so formgrader can open them for marking by hand.
-    write_feedback(results, templates, out, autograded=autograded_directory(course) if gradebook else None)
+    write_feedback(results, templates, out,
+                   autograded=autograded_directory(course) if gradebook else None)
     changes = []
     if gradebook:
         changes = merge_into_gradebook(course.db_url, course.course_id, templates, results)

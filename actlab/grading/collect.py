@@ -234,7 +234,8 @@ def read_export(export: Path, progress_bar: bool | None = None) -> list[Entry]:
                     # Never more than the cap, whatever the entry's header claims.
                     data = fh.read(MAX_FILE_BYTES + 1)
             except (zipfile.BadZipFile, OSError, NotImplementedError, RuntimeError) as exc:
-                entries.append(Entry(path, info.file_size, refused=f"unreadable in the zip ({exc})"))
+                entries.append(Entry(path, info.file_size,
+                                     refused=f"unreadable in the zip ({exc})"))
                 continue
             if len(data) > MAX_FILE_BYTES:
                 entries.append(Entry(path, len(data), refused=_too_large(len(data))))
@@ -250,7 +251,8 @@ def _too_large(size: int) -> str:
 def _read_folder(folder: Path, progress_bar) -> list[Entry]:
     files = sorted(p for p in folder.rglob("*") if p.is_file() or p.is_symlink())
     if len(files) > MAX_EXPORT_ENTRIES:
-        raise CollectError(f"refused: {folder} holds {len(files)} files, more than {MAX_EXPORT_ENTRIES}")
+        raise CollectError(f"refused: {folder} holds {len(files)} files, more than "
+                           f"{MAX_EXPORT_ENTRIES}")
     entries, total = [], 0
     for path in progress(files, enabled=progress_bar, desc="reading", unit="file"):
         rel = path.relative_to(folder).as_posix()
@@ -260,7 +262,8 @@ def _read_folder(folder: Path, progress_bar) -> list[Entry]:
         size = path.stat().st_size
         total += size
         if total > MAX_EXPORT_BYTES:
-            raise CollectError(f"refused: {folder} holds more than {MAX_EXPORT_BYTES / 2**30:.0f} GiB")
+            raise CollectError(f"refused: {folder} holds more than "
+                               f"{MAX_EXPORT_BYTES / 2**30:.0f} GiB")
         if size > MAX_FILE_BYTES:
             entries.append(Entry(rel, size, refused=_too_large(size)))
             continue
@@ -333,7 +336,8 @@ def _choose(row: Collected, notebooks: tuple[str, ...]) -> tuple[str, dict | Non
         else:
             unknown.append(base)
     if unknown:
-        return "several_notebooks", None, [f"notebooks not part of the assignment: {', '.join(sorted(unknown))}"]
+        return "several_notebooks", None, ["notebooks not part of the assignment: "
+                                           f"{', '.join(sorted(unknown))}"]
     return "collected", chosen, [f"stored {', '.join(sorted(chosen))}"]
 
 
@@ -341,7 +345,8 @@ def _moodle_times(worksheet: Path) -> dict[str, str]:
     """participant id -> 'Last modified (submission)' text, from Moodle's grading worksheet."""
     rows = read_csv(worksheet)
     if not rows or "Identifier" not in rows[0]:
-        raise CollectError(f"{worksheet} is not a Moodle grading worksheet (no 'Identifier' column)")
+        raise CollectError(f"{worksheet} is not a Moodle grading worksheet "
+                           "(no 'Identifier' column)")
     column = next((c for c in rows[0] if c.lower().startswith("last modified (submission)")), None)
     if column is None:
         raise CollectError(f"{worksheet} has no 'Last modified (submission)' column")
@@ -548,14 +553,18 @@ def _parser() -> argparse.ArgumentParser:
                     "<assignment>/<notebook>.ipynb, ready for actlab grade.")
     p.add_argument("export", type=Path, help="the LMS's zip (or the folder it unpacks to)")
     p.add_argument("--lms", required=True, choices=LMS_NAMES, help="which LMS made the download")
-    p.add_argument("--assignment", required=True, help="the course's assignment these submissions are for")
+    p.add_argument("--assignment", required=True,
+                   help="the course's assignment these submissions are for")
     p.add_argument("--into", required=True, type=Path, help="the submitted folder to fill")
     p.add_argument("--worksheet", type=Path,
-                   help="Moodle: the assignment's offline grading worksheet (CSV), for submission times")
+                   help="Moodle: the assignment's offline grading worksheet (CSV), for "
+                        "submission times")
     p.add_argument("--due", help="Moodle: the due date and time, e.g. 2026-03-01T23:59; "
                                  "later submissions are marked late")
-    p.add_argument("--course", type=Path, help="course folder (default: found from the current folder)")
-    p.add_argument("--force", action="store_true", help="replace an earlier collect of this assignment")
+    p.add_argument("--course", type=Path,
+                   help="course folder (default: found from the current folder)")
+    p.add_argument("--force", action="store_true",
+                   help="replace an earlier collect of this assignment")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
     return p
 

@@ -124,7 +124,8 @@ class Course:
         if not self.source_dir.is_dir():
             return []
         return sorted(p.name for p in self.source_dir.iterdir()
-                      if p.is_dir() and not p.name.startswith((".", "_")) and any(p.glob("*.ipynb")))
+                      if p.is_dir() and not p.name.startswith((".", "_"))
+                      and any(p.glob("*.ipynb")))
 
     def check_assignment(self, name: str) -> None:
         """Raise :class:`CourseError` listing the valid names unless ``name`` is an assignment."""
@@ -152,7 +153,8 @@ class Course:
         return cfg
 
     def generate(self, assignment: str, folder: Path | str) -> Path:
-        """Run nbgrader's ``GenerateAssignment`` for ``assignment`` in the private course folder ``folder``.
+        """Run nbgrader's ``GenerateAssignment`` for ``assignment`` in the private course folder
+        ``folder``.
 
         The instructor version is copied to ``folder/source/<assignment>``, the student version
         is written to ``folder/release/<assignment>`` (returned) and the assignment's cells are
@@ -239,7 +241,8 @@ class Course:
                 for cell in nb.cells:
                     meta = cell.get("metadata", {}).get("nbgrader", {})
                     if meta.get("grade") or meta.get("task"):
-                        cells.append(GradeCellInfo(name, meta["grade_id"], float(meta.get("points", 0))))
+                        cells.append(GradeCellInfo(name, meta["grade_id"],
+                                                   float(meta.get("points", 0))))
             return AssignmentTemplate(assignment, self.course_id, notebooks, tuple(cells),
                                       pack_folder(tmp))
 

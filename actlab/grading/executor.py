@@ -81,7 +81,8 @@ def error_output(ename: str, evalue: str) -> dict:
 def _truncate_error(out) -> None:
     tb = out.get("traceback") or []
     if sum(len(line) for line in tb) > MAX_TRACEBACK_CHARS:
-        out["traceback"] = [line[:2000] for line in tb[:5]] + ["... traceback truncated by the grader"]
+        out["traceback"] = ([line[:2000] for line in tb[:5]]
+                            + ["... traceback truncated by the grader"])
     out["evalue"] = str(out.get("evalue", ""))[:2000]
 
 
@@ -93,7 +94,8 @@ class SandboxKernelManager(AsyncKernelManager):
     (the sandbox uid) is given the connection file so that the kernel can read it.
     """
 
-    def __init__(self, argv: list[str], connection_file: str, owner_uid: int | None = None, **kwargs):
+    def __init__(self, argv: list[str], connection_file: str, owner_uid: int | None = None,
+                 **kwargs):
         context = zmq.asyncio.Context()
         context.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)
         # The client connects before the kernel has bound its sockets; retry often.
@@ -260,7 +262,8 @@ def cell_role(cell, judging: Judging | None) -> str:
     # The submitted cell must still claim the instructor's role (intake restored it).
     if role == TEST and not (meta.get("grade") and not meta.get("solution")):
         return STUDENT
-    if role == TRUSTED and not (meta.get("locked") and not meta.get("grade") and not meta.get("solution")):
+    if role == TRUSTED and not (meta.get("locked") and not meta.get("grade")
+                                and not meta.get("solution")):
         return STUDENT
     return role
 
@@ -355,7 +358,8 @@ class JudgingClient(LimitedClient):
             try:
                 await _in_thread(judging.revive)
             except Exception as exc:  # the grader's fault, said in the cell
-                cell.outputs = judged_outputs(gid, _no_verdict("JudgeError", f"the grader's judge failed: {exc}"))
+                cell.outputs = judged_outputs(
+                    gid, _no_verdict("JudgeError", f"the grader's judge failed: {exc}"))
                 return "ok"
         token = secrets.token_hex(16)
         seq = client.next_seq()
@@ -369,7 +373,8 @@ class JudgingClient(LimitedClient):
         drain_t = asyncio.ensure_future(self._drain_iopub())
         how = "ok"
         try:
-            done, _ = await asyncio.wait({verdict_f, reply_t}, timeout=max(0.0, deadline - time.monotonic()),
+            done, _ = await asyncio.wait({verdict_f, reply_t},
+                                         timeout=max(0.0, deadline - time.monotonic()),
                                          return_when=asyncio.FIRST_COMPLETED)
             if not done or (verdict_f in done and not await _settles(
                     reply_t, max(AGENT_EXIT_GRACE_SECONDS, deadline - time.monotonic()))):
@@ -385,9 +390,11 @@ class JudgingClient(LimitedClient):
                 # The kernel finished the agent's request and no verdict follows: the agent
                 # never connected (a patched IPython), ended the connection, or died.
                 client.abort(seq, "the kernel did not serve the grader until the test ended")
-            if reply_t.done() and not reply_t.cancelled() and isinstance(reply_t.exception(), DeadKernelError):
+            if (reply_t.done() and not reply_t.cancelled()
+                    and isinstance(reply_t.exception(), DeadKernelError)):
                 how = "dead"
-            if not await _settles(verdict_f, INTERRUPT_GRACE_SECONDS if how == "ok" else 2 * INTERRUPT_GRACE_SECONDS):
+            if not await _settles(verdict_f, INTERRUPT_GRACE_SECONDS if how == "ok"
+                                  else 2 * INTERRUPT_GRACE_SECONDS):
                 client.close()  # a judge stuck in test code: a fresh one serves the next test
                 judging.needs_revive = True
                 verdict = _no_verdict("JudgeError", "the grader's judge did not finish this test")
@@ -400,17 +407,20 @@ class JudgingClient(LimitedClient):
                     verdict = _no_verdict("JudgeError", f"the grader's judge failed: {exc}")
                 if "passed" not in verdict:  # the judge answered, but not with a verdict
                     judging.needs_revive = True
-                    verdict = _no_verdict("JudgeError", f"the grader's judge failed: {verdict.get('error')}")
+                    verdict = _no_verdict("JudgeError",
+                                          f"the grader's judge failed: {verdict.get('error')}")
         finally:
             drain_t.cancel()
             if not reply_t.done():
                 reply_t.cancel()
         if how == "timed_out" and verdict.get("ename") not in ("TimeoutError",):
-            verdict = _no_verdict("TimeoutError", f"the test ran longer than {timeout:.0f} s and was stopped")
+            verdict = _no_verdict("TimeoutError",
+                                  f"the test ran longer than {timeout:.0f} s and was stopped")
         cell.outputs = judged_outputs(gid, verdict)
         cell.execution_count = None
         if self.record_timing:
-            cell.metadata["execution"] = {"iopub.status.busy": started, "shell.execute_reply": timestamp()}
+            cell.metadata["execution"] = {"iopub.status.busy": started,
+                                          "shell.execute_reply": timestamp()}
         return how
 
     async def async_restart(self, upto: int, deadline: float, cell_timeout: float) -> bool:
@@ -501,7 +511,8 @@ def run_cells(nb, km: SandboxKernelManager, cell_timeout: float, notebook_timeou
                     continue
                 remaining = deadline - time.monotonic()
                 if remaining <= 1:
-                    status, detail, stopped_at = "timed_out", "whole-notebook time limit reached", index
+                    status, detail, stopped_at = ("timed_out", "whole-notebook time limit reached",
+                                                  index)
                     cell.outputs.append(error_output("NotebookTimeoutError", detail))
                     break
                 role = cell_role(cell, judging)
@@ -511,11 +522,13 @@ def run_cells(nb, km: SandboxKernelManager, cell_timeout: float, notebook_timeou
                         cell.outputs = [error_output("JudgeError", judge_error)]
                         status, detail = "crashed", judge_error
                         continue
-                    how = run_sync(client.async_judge_cell)(cell, index, min(cell_timeout, remaining))
+                    how = run_sync(client.async_judge_cell)(
+                        cell, index, min(cell_timeout, remaining))
                     if status == "ok" and any(o.get("ename") == "JudgeError" for o in cell.outputs):
                         status, detail = "crashed", f"{gid}: the grader's judge failed"
                     if how == "dead":
-                        status, detail, stopped_at = "crashed", f"kernel died while {gid} was judged", index
+                        status, detail, stopped_at = (
+                            "crashed", f"kernel died while {gid} was judged", index)
                         break
                     if how == "timed_out":
                         status = "timed_out"
@@ -567,7 +580,8 @@ def run_cells(nb, km: SandboxKernelManager, cell_timeout: float, notebook_timeou
                     o.get("output_type") == "error" and o.get("ename") == "MemoryError"
                     for o in cell.outputs
                 ):
-                    status, detail = "killed_memory", f"MemoryError in cell {index} (memory cap reached)"
+                    status, detail = ("killed_memory",
+                                      f"MemoryError in cell {index} (memory cap reached)")
     except DeadKernelError:
         status, detail, stopped_at = "crashed", "kernel died", index
     except Exception as exc:  # the kernel never came up, or the protocol broke down

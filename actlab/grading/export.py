@@ -30,7 +30,8 @@ class ExportError(Exception):
 
 
 def final_grades(db_url: str, course_id: str, assignments: list[str] | None = None,
-                 previous: dict | None = None) -> tuple[list[SubmissionGrade], list[tuple[str, str]]]:
+                 previous: dict | None = None
+                 ) -> tuple[list[SubmissionGrade], list[tuple[str, str]]]:
     """(rows, waiting): one :class:`SubmissionGrade` per student and assignment in the gradebook,
     and the (student, assignment) pairs with a cell still waiting for a score by hand.
 
@@ -52,12 +53,13 @@ def final_grades(db_url: str, course_id: str, assignments: list[str] | None = No
                 except MissingEntry:
                     if before:
                         rows.append(SubmissionGrade(student, name, float(before.get("score") or 0),
-                                             float(assignment.max_score), before.get("status", "missing")))
+                                                    float(assignment.max_score),
+                                                    before.get("status", "missing")))
                     continue
                 if sub.needs_manual_grade:
                     waiting.append((student, name))
                 rows.append(SubmissionGrade(student, name, float(sub.score), float(sub.max_score),
-                                     before.get("status", "graded")))
+                                            before.get("status", "graded")))
     return rows, waiting
 
 
@@ -83,12 +85,15 @@ def export(course_root: Path | None = None, out: Path | None = None, grades: Pat
     except (CourseError, HandBackError) as exc:
         raise ExportError(str(exc)) from exc
     out = Path(out) if out else course.root / "grading-work" / "final"
-    previous, columns = _previous(Path(grades) if grades else course.root / "grading-work" / "grades")
-    rows, waiting = final_grades(course.db_url, course.course_id, [assignment] if assignment else None,
+    previous, columns = _previous(Path(grades) if grades
+                                  else course.root / "grading-work" / "grades")
+    rows, waiting = final_grades(course.db_url, course.course_id,
+                                 [assignment] if assignment else None,
                                  previous)
     if not rows:
         raise ExportError(f"the gradebook ({course.db_url.split('://')[0]}) holds no grades"
-                          + (f" for {assignment}" if assignment else "") + "; run actlab grade first")
+                          + (f" for {assignment}" if assignment else "")
+                          + "; run actlab grade first")
     try:
         handback.check(sorted({r.assignment for r in rows}))
     except HandBackError as exc:
@@ -107,16 +112,21 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of ``actlab export``; ``argv`` is everything after ``export``."""
     p = argparse.ArgumentParser(
         prog="actlab export",
-        description="Write the final grades (autograded plus marked by hand in formgrader) from the "
-                    "course gradebook to grades.csv and, with --lms, to the LMS's import file.")
-    p.add_argument("--out", type=Path, help="where grades.csv (and lms/) go (default: grading-work/final)")
+        description="Write the final grades (autograded plus marked by hand in formgrader) from "
+                    "the course gradebook to grades.csv and, with --lms, to the LMS's import "
+                    "file.")
+    p.add_argument("--out", type=Path,
+                   help="where grades.csv (and lms/) go (default: grading-work/final)")
     p.add_argument("--grades", type=Path,
-                   help="the actlab grade reports to take statuses from (default: grading-work/grades)")
+                   help="the actlab grade reports to take statuses from (default: "
+                        "grading-work/grades)")
     p.add_argument("--assignment", help="export only this assignment (default: every one graded)")
-    p.add_argument("--course", type=Path, help="course folder (default: found from the current folder)")
+    p.add_argument("--course", type=Path,
+                   help="course folder (default: found from the current folder)")
     p.add_argument("--lms", choices=("canvas", "moodle"), help="also write the LMS's import file")
     p.add_argument("--lms-template", type=Path,
-                   help="the LMS's own export to fill in (Canvas gradebook export, Moodle grading worksheet)")
+                   help="the LMS's own export to fill in (Canvas gradebook export, Moodle "
+                        "grading worksheet)")
     p.add_argument("--roster", type=Path, help="CSV mapping LMS ids to names and e-mails")
     try:
         args = p.parse_args(argv)

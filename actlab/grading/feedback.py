@@ -60,7 +60,8 @@ def test_reasons(nb) -> dict[str, str]:
 class HideTestDetails(NbGraderPreprocessor):
     """Reduce every autograded test cell's outputs to its verdict, without traceback."""
 
-    max_message_chars = Integer(MAX_MESSAGE_CHARS, help="Longest failure message shown.").tag(config=True)
+    max_message_chars = Integer(MAX_MESSAGE_CHARS,
+                                help="Longest failure message shown.").tag(config=True)
 
     def preprocess_cell(self, cell, resources, cell_index):
         if not is_test_cell(cell):
@@ -77,7 +78,8 @@ class HideTestDetails(NbGraderPreprocessor):
             cell.outputs = [error]
         else:
             # The judge's verdict is the last line it wrote; prints of the test code go.
-            verdict = [o for o in outputs if o.get("output_type") == "stream" and o.get("name") == "stdout"]
+            verdict = [o for o in outputs if o.get("output_type") == "stream"
+                       and o.get("name") == "stdout"]
             cell.outputs = verdict[-1:]
         return cell, resources
 

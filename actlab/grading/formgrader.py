@@ -153,8 +153,10 @@ def main(argv: list[str] | None = None) -> int:
         prog="actlab formgrader",
         description="Open nbgrader's formgrader on this course (JupyterLab on 127.0.0.1) to mark "
                     "answers by hand; afterwards, `actlab export` writes the final grades.")
-    p.add_argument("--course", type=Path, help="course folder (default: found from the current folder)")
-    p.add_argument("--port", type=int, help="port to listen on (default: Jupyter's, 8888 or the next free one)")
+    p.add_argument("--course", type=Path,
+                   help="course folder (default: found from the current folder)")
+    p.add_argument("--port", type=int,
+                   help="port to listen on (default: Jupyter's, 8888 or the next free one)")
     p.add_argument("--no-browser", action="store_true", help="do not open a browser")
     try:
         args, extra = p.parse_known_args(argv)

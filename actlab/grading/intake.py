@@ -5,8 +5,8 @@ the assignment and returns, per expected notebook, whether it can be graded, a s
 reason, and a cleaned :class:`nbformat.NotebookNode`:
 
 * refused (``ok=False``, the notebook is quarantined, the batch goes on): file larger than
-  ``max_bytes`` (:data:`MAX_NOTEBOOK_BYTES`), not UTF-8 JSON (e.g. an HTML page saved as ``.ipynb``), not nbformat 4,
-  failing nbformat's schema, not handed in at all;
+  ``max_bytes`` (:data:`MAX_NOTEBOOK_BYTES`), not UTF-8 JSON (e.g. an HTML page saved as
+  ``.ipynb``), not nbformat 4, failing nbformat's schema, not handed in at all;
 * repaired (``ok=True``, ``notes`` say what was done): graded cells that were deleted
   (restored from the release; nbgrader's ``OverwriteCells`` then puts back the full test
   source, hidden tests included, from the gradebook), nbgrader metadata that was deleted or
@@ -264,7 +264,8 @@ def inspect_submission(student_assignment_dir, release_assignment_dir,
                 loaded[name] = nb
                 extra.remove(candidate)
                 verdicts[name] = NotebookIntake(name, True, f"renamed from '{candidate}'",
-                                                renamed_from=candidate, path=str(student_dir / candidate))
+                                                renamed_from=candidate,
+                                                path=str(student_dir / candidate))
                 break
 
     for name, release_nb in releases.items():
@@ -274,9 +275,11 @@ def inspect_submission(student_assignment_dir, release_assignment_dir,
         try:
             cleaned, notes = clean_against_release(loaded[name], release_nb)
         except Exception as exc:
-            verdicts[name] = NotebookIntake(name, False, f"cannot be repaired ({type(exc).__name__})")
+            verdicts[name] = NotebookIntake(name, False,
+                                            f"cannot be repaired ({type(exc).__name__})")
             continue
-        entry = verdicts.get(name) or NotebookIntake(name, True, path=str(student_dir / f"{name}.ipynb"))
+        entry = verdicts.get(name) or NotebookIntake(name, True,
+                                                     path=str(student_dir / f"{name}.ipynb"))
         entry.notebook = cleaned
         entry.notes = notes
         if notes and not entry.reason:

@@ -44,8 +44,8 @@ FRAME_CALLS = {"sys._getframe", "inspect.currentframe", "inspect.stack", "inspec
                "sys.addaudithook", "threading.settrace"}
 DYNAMIC_CALLS = {"exec", "eval", "compile", "builtins.exec", "builtins.eval", "__import__"}
 COMPARISON_DUNDERS = {"__eq__", "__ne__", "__bool__", "__array_ufunc__", "__array_function__",
-                      "__array_wrap__", "__array_finalize__", "__lt__", "__le__", "__gt__", "__ge__",
-                      "__abs__", "__len__", "__float__", "__instancecheck__"}
+                      "__array_wrap__", "__array_finalize__", "__lt__", "__le__", "__gt__",
+                      "__ge__", "__abs__", "__len__", "__float__", "__instancecheck__"}
 NDARRAY_BASES = {"numpy.ndarray", "numpy.ma.MaskedArray", "numpy.matrix", "numpy.generic",
                  "numpy.float64", "float", "int", "builtins.float"}
 # Builtins that assertions lean on; shadowing them changes what a test checks.
@@ -101,7 +101,8 @@ class _Scanner(ast.NodeVisitor):
             return f"{base}.{node.attr}" if base else None
         if isinstance(node, ast.Call):
             name = self.dotted(node.func)
-            if name in ("get_ipython", "IPython.get_ipython", "IPython.core.getipython.get_ipython"):
+            if name in ("get_ipython", "IPython.get_ipython",
+                        "IPython.core.getipython.get_ipython"):
                 return IPYTHON
             if name in ("vars",) and node.args:
                 return self.dotted(node.args[0])
@@ -144,7 +145,8 @@ class _Scanner(ast.NodeVisitor):
                 self.flag(target, "patches a library", f"{verb} {owner or '?'}.__dict__[...]")
             elif base_name in ("sys.modules",):
                 self.flag(target, "patches a library", f"{verb} sys.modules[...]")
-            elif isinstance(base, ast.Call) and self.dotted(base.func) in ("globals", "vars", "locals"):
+            elif (isinstance(base, ast.Call)
+                  and self.dotted(base.func) in ("globals", "vars", "locals")):
                 key = target.slice.value if isinstance(target.slice, ast.Constant) else "?"
                 if key in self.aliases or key in GUARDED_BUILTINS or key == "?":
                     self.flag(target, "rebinds a name", f"{verb} globals()[{key!r}]")
@@ -154,7 +156,8 @@ class _Scanner(ast.NodeVisitor):
         if isinstance(target, ast.Name):
             name = target.id
             if name in self.aliases and self.is_protected(self.aliases[name]):
-                self.flag(target, "rebinds a name", f"{verb} '{name}', which was {self.aliases[name]}")
+                self.flag(target, "rebinds a name",
+                          f"{verb} '{name}', which was {self.aliases[name]}")
                 del self.aliases[name]
             elif name in GUARDED_BUILTINS:
                 self.flag(target, "shadows a builtin", f"{verb} builtin '{name}'")
@@ -207,7 +210,8 @@ class _Scanner(ast.NodeVisitor):
         if node.name in GUARDED_BUILTINS:
             self.flag(node, "shadows a builtin", f"defines function '{node.name}'")
         elif node.name in self.aliases and self.is_protected(self.aliases[node.name]):
-            self.flag(node, "rebinds a name", f"defines '{node.name}', which was {self.aliases[node.name]}")
+            self.flag(node, "rebinds a name",
+                      f"defines '{node.name}', which was {self.aliases[node.name]}")
         self.generic_visit(node)
 
     visit_AsyncFunctionDef = visit_FunctionDef
@@ -218,7 +222,8 @@ class _Scanner(ast.NodeVisitor):
             if name in NDARRAY_BASES or (name and name.endswith("ndarray")):
                 self.flag(node, "fakes comparisons", f"class {node.name} subclasses {name}")
         for item in node.body:
-            if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and item.name in COMPARISON_DUNDERS:
+            if (isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef))
+                    and item.name in COMPARISON_DUNDERS):
                 self.flag(item, "fakes comparisons", f"class {node.name} defines {item.name}")
             if isinstance(item, ast.Assign):
                 for target in item.targets:
@@ -231,11 +236,13 @@ class _Scanner(ast.NodeVisitor):
     # -- calls and reads ---------------------------------------------------------------
     def visit_Call(self, node: ast.Call) -> None:
         name = self.dotted(node.func)
-        if name in ("setattr", "delattr", "builtins.setattr", "object.__setattr__", "type.__setattr__"):
+        if name in ("setattr", "delattr", "builtins.setattr", "object.__setattr__",
+                    "type.__setattr__"):
             if node.args:
                 owner = self.dotted(node.args[0])
                 if owner and self.is_protected(owner):
-                    self.flag(node, "patches a library", f"{name}({owner.replace(IPYTHON, 'get_ipython()')}, ...)")
+                    self.flag(node, "patches a library",
+                              f"{name}({owner.replace(IPYTHON, 'get_ipython()')}, ...)")
                 elif name in ("object.__setattr__", "type.__setattr__"):
                     self.flag(node, "patches an object", f"calls {name}")
         elif name in EXIT_CALLS:
@@ -246,7 +253,8 @@ class _Scanner(ast.NodeVisitor):
             self.flag(node, "dynamic code", f"calls {name}()")
         elif name and name.startswith("ctypes."):
             self.flag(node, "low-level access", f"calls {name}()")
-        elif name == f"{IPYTHON}.run_line_magic" and node.args and isinstance(node.args[0], ast.Constant) \
+        elif name == f"{IPYTHON}.run_line_magic" and node.args \
+                and isinstance(node.args[0], ast.Constant) \
                 and node.args[0].value in ("load_ext", "reload_ext", "config", "xmode"):
             self.flag(node, "ipython hook", f"runs %{node.args[0].value}")
         self.generic_visit(node)
@@ -262,7 +270,8 @@ class _Scanner(ast.NodeVisitor):
 
     def visit_Raise(self, node: ast.Raise) -> None:
         exc = node.exc.func if isinstance(node.exc, ast.Call) else node.exc
-        if exc is not None and self.dotted(exc) in ("SystemExit", "KeyboardInterrupt", "builtins.SystemExit"):
+        if exc is not None and self.dotted(exc) in ("SystemExit", "KeyboardInterrupt",
+                                                     "builtins.SystemExit"):
             self.flag(node, "ends the kernel", f"raises {self.dotted(exc)}")
         self.generic_visit(node)
 

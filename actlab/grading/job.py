@@ -172,7 +172,8 @@ def _may_show_images(nb) -> bool:
             continue
         for out in cell.get("outputs", []):
             data = out.get("data", {})
-            if any(k.startswith("image/") for k in data) or "<img" in str(data.get("text/html", "")):
+            if (any(k.startswith("image/") for k in data)
+                    or "<img" in str(data.get("text/html", ""))):
                 return True
     return False
 
@@ -276,7 +277,8 @@ def run_job(spec: JobSpec) -> JobResult:
     except Exception as exc:  # the job itself failed: report it, do not take the batch down
         detail = f"grading job failed: {type(exc).__name__}: {exc}"
         tb = traceback.format_exc(limit=4)
-        notebooks = [NotebookResult(n, "crashed", detail + "\n" + tb if os.environ.get("ACTLAB_DEBUG") else detail)
+        notebooks = [NotebookResult(n, "crashed", detail + "\n" + tb
+                                    if os.environ.get("ACTLAB_DEBUG") else detail)
                      for n in spec.expected_notebooks]
     clock.timings["total"] = time.perf_counter() - t_start
     status = worst_status(nb.status for nb in notebooks)
@@ -416,7 +418,8 @@ def _grade_notebook(nb, name, spec, config, db_url, work_dir, clock, instructor)
         cells, first = _cell_seconds(nb)
         clock.timings["cells"] = clock.timings.get("cells", 0.0) + cells
         if first is not None:
-            clock.timings["kernel_start"] = clock.timings.get("kernel_start", 0.0) + max(0.0, first - wall0)
+            clock.timings["kernel_start"] = (clock.timings.get("kernel_start", 0.0)
+                                             + max(0.0, first - wall0))
         outcome = resources["actlab"]["sandbox"]
         if outcome["status"] != "ok":
             status, reason = outcome["status"], (outcome["detail"] or outcome["status"])[:300]

@@ -368,7 +368,8 @@ class Session:
 
         try:
             with _kernel_failures():
-                return self.channel.call({"f": remote._id, "m": method}, args, kwargs, revoke=revoke)
+                return self.channel.call({"f": remote._id, "m": method}, args, kwargs,
+                                         revoke=revoke)
         finally:
             self._collect.pop()
 
@@ -473,7 +474,8 @@ def _captured(stdout: io.StringIO | None = None):
         yield
 
 
-_NAMES = {TestInterrupted: "TimeoutError", KernelGone: "DeadKernelError", JudgeAborted: "TimeoutError"}
+_NAMES = {TestInterrupted: "TimeoutError", KernelGone: "DeadKernelError",
+          JudgeAborted: "TimeoutError"}
 
 
 def _verdict(exc, stdout: io.StringIO, start: float, filename: str, unavailable=None) -> dict:

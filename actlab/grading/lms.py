@@ -117,7 +117,8 @@ class CanvasGradebook:
                 f"Assignment columns: {listed}")
         return hits[0]
 
-    def fill(self, grades: list[SubmissionGrade], assignments: list[str], notes: list) -> tuple[list, list]:
+    def fill(self, grades: list[SubmissionGrade], assignments: list[str],
+             notes: list) -> tuple[list, list]:
         """(header, rows) of the import file: identity columns and the graded assignments."""
         columns = [self.column_for(a) for a in assignments]
         first = min(self.assignments) if self.assignments else len(self.header)
@@ -142,7 +143,8 @@ class CanvasGradebook:
         unknown = sorted({g.student_id for g in grades if g.assignment in assignments} -
                          {s for s, _ in seen})
         if unknown:
-            notes.append(f"not in the Canvas export, so not in the import file: {', '.join(unknown)}")
+            notes.append("not in the Canvas export, so not in the import file: "
+                         f"{', '.join(unknown)}")
         return [self.header[i] for i in identity] + [self.header[c] for c in columns], out
 
 
@@ -162,8 +164,9 @@ class MoodleWorksheet:
         header, rows = _read(path)
         missing = [c for c in ("Identifier", "Grade") if c not in header]
         if missing:
-            raise HandBackError(f"{path} is not a Moodle grading worksheet (no {', '.join(missing)} "
-                                "column); download it from the assignment's 'Download grading worksheet'")
+            raise HandBackError(f"{path} is not a Moodle grading worksheet (no "
+                                f"{', '.join(missing)} column); download it from the "
+                                "assignment's 'Download grading worksheet'")
         return cls(Path(path), header, rows)
 
     def participant(self, row) -> str:
@@ -178,7 +181,8 @@ class MoodleWorksheet:
         return {self.participant(r): f"{r[name]}_{self.participant(r)}_assignsubmission_file_"
                 for r in self.rows if len(r) > name and self.participant(r)}
 
-    def fill(self, grades: list[SubmissionGrade], assignments: list[str], notes: list) -> tuple[list, list]:
+    def fill(self, grades: list[SubmissionGrade], assignments: list[str],
+             notes: list) -> tuple[list, list]:
         if len(assignments) != 1:
             raise HandBackError("a Moodle grading worksheet belongs to one assignment; "
                                 "grade one at a time with --assignment NAME")
@@ -199,11 +203,13 @@ class MoodleWorksheet:
                     locked.append(pid)
                 else:
                     row[grade_col] = _scaled(g, row[max_col] if max_col is not None else "", notes)
-                    if comment_col is not None and g.status != "graded" and not row[comment_col].strip():
+                    if (comment_col is not None and g.status != "graded"
+                            and not row[comment_col].strip()):
                         row[comment_col] = f"{g.status}: {g.reason}" if g.reason else g.status
             out.append(row)
         if locked:
-            notes.append(f"Moodle says these grades cannot be changed; left as they were: {', '.join(locked)}")
+            notes.append("Moodle says these grades cannot be changed; left as they were: "
+                         f"{', '.join(locked)}")
         unknown = sorted(set(by_id) - seen)
         if unknown:
             notes.append(f"not in the Moodle worksheet, so not in the upload: {', '.join(unknown)}")
@@ -297,7 +303,8 @@ class HandBack:
         return extra
 
     def record_names(self, course) -> None:
-        """Put the roster's names and e-mails on the gradebook's students (formgrader shows them)."""
+        """Put the roster's names and e-mails on the gradebook's students (formgrader shows
+        them)."""
         if not self.roster:
             return
         from nbgrader.api import Gradebook
@@ -355,7 +362,8 @@ def package_feedback(lms: str, grades: list[SubmissionGrade], feedback_root: Pat
         bundle = lms_dir / f"{lms}_feedback_{assignment}.zip"
         left_out = []
         with zipfile.ZipFile(bundle, "w", zipfile.ZIP_DEFLATED) as zf:
-            for g in sorted((g for g in grades if g.assignment == assignment), key=lambda g: g.student_id):
+            for g in sorted((g for g in grades if g.assignment == assignment),
+                            key=lambda g: g.student_id):
                 pages = sorted((feedback_root / g.student_id / assignment).glob("*.html"))
                 for page in pages:
                     suffix = "" if len(pages) == 1 else f"_{page.stem}"

@@ -20,7 +20,8 @@ from .course import AssignmentTemplate, ensure_tools_on_path, unpack_folder
 from .job import STATUSES, JobResult
 
 GRADES_COLUMNS = ("student_id", "assignment", "score", "max_score", "status")
-DETAILS_COLUMNS = ("student_id", "assignment", "notebook", "grade_id", "score", "max_score", "reason")
+DETAILS_COLUMNS = ("student_id", "assignment", "notebook", "grade_id", "score", "max_score",
+                   "reason")
 
 
 def fmt_score(x: float) -> str:
@@ -135,7 +136,8 @@ def write_feedback(results: list[JobResult], templates: dict[str, AssignmentTemp
             page = nb.feedback_html
             if page is None:
                 score = sum(g.score for g in nb.grades)
-                max_score = sum(c.max_score for c in templates[r.assignment].cells if c.notebook == nb.name)
+                max_score = sum(c.max_score for c in templates[r.assignment].cells
+                                if c.notebook == nb.name)
                 page = _PLAIN_PAGE.format(
                     title=html.escape(f"{r.assignment}: {nb.name} ({r.student_id})"),
                     status=html.escape(nb.status), reason=html.escape(nb.reason),
@@ -163,7 +165,8 @@ def summary_table(results: list[JobResult], templates: dict[str, AssignmentTempl
         mean = sum(r.score for r in rs) / len(rs)
         rows.append([name, len(rs), f"{fmt_score(mean)} / {fmt_score(templates[name].max_score)}",
                      *[counts.get(s, 0) for s in seen]])
-    return tabulate(rows, headers=["assignment", "submissions", "mean score", *seen], tablefmt="simple")
+    return tabulate(rows, headers=["assignment", "submissions", "mean score", *seen],
+                    tablefmt="simple")
 
 
 def merge_into_gradebook(db_url: str, course_id: str, templates: dict[str, AssignmentTemplate],
@@ -235,5 +238,7 @@ def _copy_structure(tpl: AssignmentTemplate, gb) -> None:
                 for c in nb.solution_cells:
                     gb.update_or_create_solution_cell(c.name, nb.name, tpl.name)
                 for c in nb.source_cells:
-                    gb.update_or_create_source_cell(c.name, nb.name, tpl.name, cell_type=c.cell_type,
-                                                    locked=c.locked, source=c.source, checksum=c.checksum)
+                    gb.update_or_create_source_cell(c.name, nb.name, tpl.name,
+                                                    cell_type=c.cell_type,
+                                                    locked=c.locked, source=c.source,
+                                                    checksum=c.checksum)

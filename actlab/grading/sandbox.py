@@ -23,11 +23,11 @@ stays outside. What the sandbox guarantees, each proven in ``tests/test_sandbox.
 * an unprivileged uid (``setpriv``; root ignores ``RLIMIT_NPROC``), chosen per run, and
   rlimits on address space, processes, file size and CPU seconds; where cgroup v1 is
   writable, a memory cgroup and a pids cgroup bound the whole tree as well;
-* a per-cell timeout (an interrupt request, then SIGKILL of the sandbox after a short grace
-  period), a whole-notebook limit, and a watchdog that kills the sandbox if the trusted side
-  itself is still waiting after that limit plus a start-up grace; at the end the whole process tree is killed (``--unshare-pid`` +
-  ``--die-with-parent`` + SIGKILL of the process group and of the cgroups), so a loop that
-  ignores SIGINT still dies.
+* a per-cell timeout (an interrupt request, then SIGKILL of the sandbox after a short grace period),
+  a whole-notebook limit, and a watchdog that kills the sandbox if the trusted side itself is still
+  waiting after that limit plus a start-up grace; at the end the whole process tree is killed
+  (``--unshare-pid`` + ``--die-with-parent`` + SIGKILL of the process group and of the cgroups), so
+  a loop that ignores SIGINT still dies.
 
 The outcome goes into ``nb.metadata["actlab"]["sandbox"]`` (and ``resources["actlab"]
 ["sandbox"]``) as ``{"status": "ok"|"timed_out"|"killed_memory"|"crashed", "detail": str,
@@ -69,9 +69,9 @@ GiB = 1024**3
 MiB = 1024**2
 
 INSTALL_HINT = (
-    "bubblewrap (with util-linux's setpriv and prlimit) is not installed, so student notebooks cannot be run in a sandbox. "
-    "Install it (Debian/Ubuntu: `apt-get install bubblewrap`; Fedora: `dnf install bubblewrap`) "
-    "or, only for notebooks you trust, pass --no-sandbox."
+    "bubblewrap (with util-linux's setpriv and prlimit) is not installed, so student notebooks "
+    "cannot be run in a sandbox. Install it (Debian/Ubuntu: `apt-get install bubblewrap`; "
+    "Fedora: `dnf install bubblewrap`) or, only for notebooks you trust, pass --no-sandbox."
 )
 
 NO_SANDBOX_WARNING = (
@@ -326,7 +326,8 @@ def _copy_submission_files(src: str | None, dst: Path) -> None:
         return
     budget = MAX_COPIED_BYTES
     for root, dirs, files in os.walk(src, followlinks=False):
-        dirs[:] = [d for d in dirs if not d.startswith(".") and not os.path.islink(os.path.join(root, d))]
+        dirs[:] = [d for d in dirs if not d.startswith(".")
+                   and not os.path.islink(os.path.join(root, d))]
         rel = os.path.relpath(root, src)
         target_dir = dst / rel if rel != "." else dst
         target_dir.mkdir(mode=0o755, exist_ok=True)
@@ -502,7 +503,8 @@ def execute_notebook(nb, workdir: str | None = None, limits: Limits | None = Non
             package = filtered_package(declaration, scratch / "actlab")
         if sandbox:
             os.chown(ipc_dir, uid, uid)
-            command = _bwrap_command(scratch, limits, uid, ipc_dir, _has_files(scratch / "submission"),
+            command = _bwrap_command(scratch, limits, uid, ipc_dir,
+                                     _has_files(scratch / "submission"),
                                      package)
             env = _child_env(HOME)
             launch = {"cwd": str(scratch), "independent": True}
@@ -566,7 +568,8 @@ def execute_notebook(nb, workdir: str | None = None, limits: Limits | None = Non
         shutil.rmtree(scratch, ignore_errors=True)
 
     if timed_out_hard.is_set():
-        status, detail = "timed_out", f"sandbox killed after {hard_limit:.0f} s (whole-notebook limit)"
+        status, detail = ("timed_out",
+                          f"sandbox killed after {hard_limit:.0f} s (whole-notebook limit)")
     elif oom and status in ("crashed", "ok"):
         status, detail = "killed_memory", (detail + " (memory cgroup OOM kill)").strip()
     elif status == "crashed" and stderr_tail.strip() and "kernel failed" in detail:
@@ -580,7 +583,8 @@ def execute_notebook(nb, workdir: str | None = None, limits: Limits | None = Non
             if cell.cell_type == "code":
                 cell.outputs = [executor.error_output("InvalidOutputError", detail)]
                 cell.execution_count = None
-    outcome = {"status": status, "detail": detail[:2000], "seconds": round(time.monotonic() - start, 3)}
+    outcome = {"status": status, "detail": detail[:2000],
+               "seconds": round(time.monotonic() - start, 3)}
     if judging is not None:
         outcome["judge"] = {"restarts": judging.restarts, "trusted_errors": judging.trusted_errors}
     out_nb.metadata.setdefault("actlab", {})["sandbox"] = outcome
@@ -607,12 +611,16 @@ def sandboxed_execute_class() -> type:
         ``c.SandboxedExecute.cell_timeout = 30`` etc.) or can be passed as ``limits=Limits(...)``.
         """
 
-        use_sandbox = Bool(True, help="Run under bubblewrap; False only for --no-sandbox.").tag(config=True)
+        use_sandbox = Bool(True, help="Run under bubblewrap; False only for --no-sandbox."
+                           ).tag(config=True)
         cell_timeout = Float(Limits.cell_timeout, help="Wall seconds per cell.").tag(config=True)
-        notebook_timeout = Float(Limits.notebook_timeout, help="Wall seconds per notebook.").tag(config=True)
-        memory_bytes = Integer(Limits.memory_bytes, help="Address-space cap per process.").tag(config=True)
+        notebook_timeout = Float(Limits.notebook_timeout,
+                                 help="Wall seconds per notebook.").tag(config=True)
+        memory_bytes = Integer(Limits.memory_bytes,
+                               help="Address-space cap per process.").tag(config=True)
         processes = Integer(Limits.processes, help="Process/thread cap.").tag(config=True)
-        file_size_bytes = Integer(Limits.file_size_bytes, help="Largest writable file.").tag(config=True)
+        file_size_bytes = Integer(Limits.file_size_bytes,
+                                  help="Largest writable file.").tag(config=True)
         cpu_seconds = Integer(Limits.cpu_seconds, help="CPU seconds per process.").tag(config=True)
         disk_bytes = Integer(Limits.disk_bytes, help="Size of the writable tmpfs.").tag(config=True)
 

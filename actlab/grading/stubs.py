@@ -1,4 +1,5 @@
-"""Student stubs that say what to do: ``NotImplementedError("write sigmoid here, then delete this line")``.
+"""Student stubs that say what to do:
+``NotImplementedError("write sigmoid here, then delete this line")``.
 
 nbgrader's ``ClearSolutions`` replaces every solution region with one fixed stub per language.
 :class:`NamedStubs` replaces it in ``GenerateAssignment`` (``nbgrader_config.py`` sets

@@ -274,11 +274,13 @@ class Decoder:
                 raw = bytes.fromhex(str(node["x"]))
             except (TypeError, ValueError):
                 raise WireError("malformed numpy scalar") from None
-            if dtype.kind not in ARRAY_KINDS or dtype.fields is not None or len(raw) != dtype.itemsize:
+            if (dtype.kind not in ARRAY_KINDS or dtype.fields is not None
+                    or len(raw) != dtype.itemsize):
                 raise WireError(f"numpy scalar of dtype {dtype} sent")
             return np.frombuffer(raw, dtype=dtype)[0]
         if "o" in node and "k" in node and self.mine is not None:
-            if type(node["o"]) is not int or node["k"] not in ("function", "class", "object", "callback"):
+            if type(node["o"]) is not int \
+                    or node["k"] not in ("function", "class", "object", "callback"):
                 raise WireError("malformed reference")
             return self.mine(Mine(node["o"], node["k"]))
         if "y" in node and self.yours is not None and type(node["y"]) is int:
@@ -294,8 +296,9 @@ class Decoder:
 
 
 def array_digest(arr: np.ndarray) -> bytes:
-    return hashlib.blake2b(np.ascontiguousarray(arr).view(np.uint8).reshape(-1) if arr.size
-                           else b"", digest_size=16).digest() + repr((arr.shape, arr.dtype.str)).encode()
+    return (hashlib.blake2b(np.ascontiguousarray(arr).view(np.uint8).reshape(-1) if arr.size
+                            else b"", digest_size=16).digest()
+            + repr((arr.shape, arr.dtype.str)).encode())
 
 
 def snapshot(value, seen=None) -> list:
@@ -637,8 +640,8 @@ def run_call(channel: Channel, header: dict, blobs, fn, result_may_be_reference=
     new instance stays here behind a handle). Returns ``(reply fields, blobs)``."""
     dec = channel.decoder(blobs)
     tree = dec.decode(header.get("args"))
-    if type(tree) is not list or len(tree) != 2 or type(tree[0]) is not list or type(tree[1]) is not dict \
-            or not all(type(k) is str for k in tree[1]):
+    if type(tree) is not list or len(tree) != 2 or type(tree[0]) is not list \
+            or type(tree[1]) is not dict or not all(type(k) is str for k in tree[1]):
         raise WireError("malformed call")
     args, kwargs = tree
     before = snapshot(tree)

@@ -100,7 +100,8 @@ def _copy_on_finish(app: Sphinx, exception: Exception | None) -> None:
 
 
 #: ``np.float64(0.5)``, ``np.int64(3)``, ``np.True_``: numpy 2's scalar reprs.
-_NUMPY_SCALAR = re.compile(r"^np\.(?:float|int|uint|complex|longdouble|double)\w*\((?P<value>.*)\)$")
+_NUMPY_SCALAR = re.compile(
+    r"^np\.(?:float|int|uint|complex|longdouble|double)\w*\((?P<value>.*)\)$")
 _NUMPY_BOOL = re.compile(r"^np\.(?P<value>True|False)_$")
 
 

@@ -1,9 +1,9 @@
 """Header buttons that lead somewhere: shown only when the course's repository is set.
 
-``_config.yml``'s ``repository.url`` is the one setting. Empty (the default: a copy of the
-course need not have a public home), the book shows no repository button and no Binder or
-Colab launch button, because each of them would send a reader to an error page. Set it to the repository
-that holds this book, and the repository button and the launch buttons configured under
+``_config.yml``'s ``repository.url`` is the one setting. Empty (the default: a copy of the course
+need not have a public home), the book shows no repository button and no Binder or Colab launch
+button, because each of them would send a reader to an error page. Set it to the repository that
+holds this book, and the repository button and the launch buttons configured under
 ``launch_buttons`` appear on every chapter.
 
 Jupyter Book passes ``repository.url`` to the theme as ``repository_url``; this extension

@@ -131,7 +131,8 @@ class Context:
 @dataclass
 class Case:
     """One submission: ``build(ctx) -> {relative path: bytes}`` (a value ``("sparse", size)``
-    creates a sparse file of that size instead; see :func:`write_files`), and the expected result."""
+    creates a sparse file of that size instead; see :func:`write_files`), and the expected
+    result."""
 
     name: str
     build: Callable
@@ -186,7 +187,8 @@ def _invalid_json(ctx):
 
 
 def _html(ctx):
-    return {f"{ASSIGNMENT}.ipynb": b"<!DOCTYPE html>\n<html><body><h1>My notebook</h1></body></html>\n"}
+    return {f"{ASSIGNMENT}.ipynb": b"<!DOCTYPE html>\n<html><body><h1>My notebook</h1>"
+                                   b"</body></html>\n"}
 
 
 def _nbformat3(ctx):
@@ -215,7 +217,8 @@ def _extra(ctx):
 
 
 def _delete_test(nb):
-    nb.cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") != "test_hidden"]
+    nb.cells = [c for c in nb.cells
+                if c.metadata.get("nbgrader", {}).get("grade_id") != "test_hidden"]
     return student_notebook(nb, CORRECT)
 
 
@@ -247,7 +250,8 @@ def _forge_outputs(nb):
     for count, cell in enumerate(nb.cells):
         if cell.cell_type == "code":
             cell.execution_count = count
-            cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="All tests passed!\n")]
+            cell.outputs = [nbformat.v4.new_output("stream", name="stdout",
+                                                   text="All tests passed!\n")]
     return student_notebook(nb, WRONG)
 
 
@@ -371,7 +375,8 @@ def _read_secrets(ctx):
         "        pass\n"
         "for top, dirs, files in os.walk('/'):\n"
         "    # Libraries ship test fixtures with these names; they are no secret.\n"
-        "    dirs[:] = [d for d in dirs if d not in ('proc', 'sys', 'dev', 'usr', 'site-packages')]\n"
+        "    dirs[:] = [d for d in dirs if d not in "
+        "('proc', 'sys', 'dev', 'usr', 'site-packages')]\n"
         "    found += [f for f in files if f.endswith('.db') or f == 'nbgrader_config.py']\n"
         "print('found', found)\n"
         "if found:\n"
@@ -465,7 +470,8 @@ RUN_CELL = (CORRECT + "ip = get_ipython()\n"
 PATCH_NUMPY = (
     "for _name in ('allclose', 'isclose', 'array_equal', 'array_equiv'):\n"
     "    setattr(np, _name, lambda *args, **kwargs: True)\n"
-    "for _name in ('assert_allclose', 'assert_array_equal', 'assert_equal', 'assert_array_almost_equal'):\n"
+    "for _name in ('assert_allclose', 'assert_array_equal', 'assert_equal', "
+    "'assert_array_almost_equal'):\n"
     "    setattr(np.testing, _name, lambda *args, **kwargs: None)\n"
 )
 ZEROS = {
@@ -475,8 +481,10 @@ ZEROS = {
     "saturated_fraction": "def saturated_fraction(z, grad_fn, tol=1e-3):\n    return 0.0\n",
 }
 DELEGATES = {
-    "sigmoid": "def sigmoid(x):\n    from actlab import activations\n    return activations.sigmoid(x)\n",
-    "sigmoid_grad": "def sigmoid_grad(x):\n    import actlab.activations\n    return actlab.activations.sigmoid_grad(x)\n",
+    "sigmoid": "def sigmoid(x):\n    from actlab import activations\n"
+               "    return activations.sigmoid(x)\n",
+    "sigmoid_grad": "def sigmoid_grad(x):\n    import actlab.activations\n"
+                    "    return actlab.activations.sigmoid_grad(x)\n",
     "tanh_grad": "from actlab.activations import tanh_grad\n",
 }
 
@@ -497,7 +505,8 @@ def _debug_prints(nb):
 def _replace_run_cell(nb):
     first = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution"))
     first.source += ("\nip = get_ipython()\n"
-                     "ip.run_cell = lambda *args, **kwargs: ip.__class__.run_cell(ip, 'pass', **kwargs)\n")
+                     "ip.run_cell = lambda *args, **kwargs: "
+                     "ip.__class__.run_cell(ip, 'pass', **kwargs)\n")
 
 
 def real_cases() -> list[Case]:
@@ -506,7 +515,8 @@ def real_cases() -> list[Case]:
     course's reference, stderr output), and the instructor's own problem set 5."""
     q = "On {}, does a submission that {} get exactly the points its functions earn ({})?"
     def numpy_patched(nb):
-        cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "sigmoid")
+        cell = next(c for c in nb.cells
+                    if c.metadata.get("nbgrader", {}).get("grade_id") == "sigmoid")
         cell.source += "\n" + PATCH_NUMPY
 
     return [
@@ -515,7 +525,8 @@ def real_cases() -> list[Case]:
                             "helpers and returns zeros elsewhere", "3, the sigmoid test's"),
                    edit=numpy_patched),
         _real_case("ps1_run_cell_replaced", "ps1_nonlinearity", {}, 0, "tampering_suspected",
-                   q.format("problem set 1", "replaces IPython's run_cell so later cells run as pass",
+                   q.format("problem set 1",
+                            "replaces IPython's run_cell so later cells run as pass",
                             "0"), edit=_replace_run_cell),
         _real_case("ps2_delegation", "ps2_saturation", DELEGATES, 4, "graded",
                    q.format("problem set 2", "calls actlab.activations for sigmoid, sigmoid_grad "
@@ -543,7 +554,8 @@ def guard_cases() -> list[Case]:
         Case("html_as_ipynb", _html, 0, "quarantined", q.format("is an HTML page", "quarantined")),
         Case("nbformat3", _nbformat3, 0, "quarantined", q.format("is nbformat 3", "quarantined")),
         Case("huge_200mb", _huge, 0, "quarantined", q.format("is 200 MB", "quarantined unread")),
-        Case("renamed", _renamed, 3, "graded", q.format("was renamed", "graded under the right name")),
+        Case("renamed", _renamed, 3, "graded",
+             q.format("was renamed", "graded under the right name")),
         Case("missing", _missing, 0, "missing", q.format("has no notebook", "recorded as missing")),
         Case("extra_notebook", _extra, 3, "graded",
              q.format("adds a looping extra notebook", "graded without running the extra one")),
@@ -565,13 +577,15 @@ def guard_cases() -> list[Case]:
                      q.format("loops forever silently", "stopped at the cell timeout")),
         _answer_case("sigint_ignored", SIGINT_IGNORED, 0, "timed_out",
                      q.format("ignores SIGINT while looping", "still killed")),
-        _answer_case("input_call", INPUT, 0, "graded", q.format("calls input()", "graded without hanging")),
+        _answer_case("input_call", INPUT, 0, "graded",
+                     q.format("calls input()", "graded without hanging")),
         _answer_case("sleep_forever", SLEEP, 0, "timed_out", q.format("sleeps 1e9 s", "stopped")),
         _answer_case("memory_bomb", MEMORY, 0, "killed_memory",
                      q.format("asks for 16 GiB", "stopped at the memory cap")),
         _answer_case("process_bomb", PROCESSES, 3, "graded",
                      q.format("starts 2,000 processes", "held below the process cap")),
-        _answer_case("output_flood", FLOOD, 3, "graded", q.format("prints 20 MB", "graded with output capped")),
+        _answer_case("output_flood", FLOOD, 3, "graded",
+                     q.format("prints 20 MB", "graded with output capped")),
         _answer_case("long_line", LONG_LINE, 3, "graded",
                      q.format("prints one 100 MB line", "graded with output capped")),
         _answer_case("deep_recursion", RECURSION, 0, "crashed",
@@ -589,17 +603,21 @@ def guard_cases() -> list[Case]:
         _answer_case("patched_allclose", PATCH_ALLCLOSE, 0, "tampering_suspected",
                      q.format("patches np.allclose", "graded on what squash returns, and flagged")),
         _answer_case("patched_assert_allclose", PATCH_ASSERT, 0, "tampering_suspected",
-                     q.format("patches np.testing.assert_allclose", "graded on what squash returns, and flagged")),
+                     q.format("patches np.testing.assert_allclose",
+                              "graded on what squash returns, and flagged")),
         _answer_case("always_true_eq", ALWAYS_EQUAL, 0, "tampering_suspected",
                      q.format("returns an always-equal object", "given 0 (not data) and flagged")),
         _answer_case("ndarray_subclass", NDARRAY_FAKE, 0, "tampering_suspected",
-                     q.format("returns an agreeable ndarray subclass", "given 0 (not data) and flagged")),
+                     q.format("returns an agreeable ndarray subclass",
+                              "given 0 (not data) and flagged")),
         _answer_case("showtraceback_override", SHOWTRACEBACK, 0, "tampering_suspected",
                      q.format("silences showtraceback", "still failed and flagged")),
         _answer_case("ast_transformer", AST_TRANSFORMER, 0, "tampering_suspected",
-                     q.format("drops asserts with an AST transformer", "graded on what squash returns")),
+                     q.format("drops asserts with an AST transformer",
+                              "graded on what squash returns")),
         _answer_case("input_transformer", INPUT_TRANSFORMER, 0, "tampering_suspected",
-                     q.format("drops assert lines with an input transformer", "graded on what squash returns")),
+                     q.format("drops assert lines with an input transformer",
+                              "graded on what squash returns")),
         _answer_case("run_cell_replaced", RUN_CELL, 0, "tampering_suspected",
                      q.format("replaces IPython's run_cell (later cells run as pass)",
                               "given no points: the judge's agent never runs")),
@@ -615,7 +633,8 @@ def guard_cases() -> list[Case]:
         _answer_case("dies_in_tested_call", DIES_IN_CALL, 0, "crashed",
                      q.format("kills its kernel when squash is called", "given 0 for every test")),
         _answer_case("stderr_debug_prints", STDERR_DEBUG, 3, "graded",
-                     q.format("prints debug lines on stderr in and out of squash", "given every point")),
+                     q.format("prints debug lines on stderr in and out of squash",
+                              "given every point")),
         _answer_case("read_solutions", _read_secrets, 0, "tampering_suspected",
                      q.format("reads solutions/ and the gradebook", "left blind and flagged")),
         _answer_case("write_gradebook", _write_secrets, 0, "tampering_suspected",

@@ -8,7 +8,7 @@ read the file and never import torch. Only ``make bench`` installs PyTorch.
 Run it after changing an input or a reference below (PyTorch from benchmarks/requirements.txt):
 
     make torch-reference                                               # rewrite the file
-    .venv/bin/python tests/reference/make_torch_reference.py --check   # compare; exit 1 on a difference
+    .venv/bin/python tests/reference/make_torch_reference.py --check   # compare: 1 if different
 
 Keys of the file (all float64 unless said):
 
@@ -19,8 +19,9 @@ Keys of the file (all float64 unless said):
     parameters) at ``activation_x``.
 ``derivative_x`` (50,), ``derivative_names``, ``derivatives`` (len(derivative_names), 50)
     inputs, and the derivative of each activation there by autograd.
-``adam/X`` (10, 4), ``adam/y`` (10,) int64, ``adam/W0`` (4, 8), ``adam/b0`` (8,), ``adam/W1`` (8, 3), ``adam/b1`` (3,)
-    data and the starting weights (actlab's layout: ``out = x @ W + b``) of a 4-8-3 ReLU MLP.
+``adam/X``, ``adam/y``, ``adam/W0``, ``adam/b0``, ``adam/W1``, ``adam/b1``
+    data (10, 4) with int64 labels (10,), and the starting weights (4, 8), (8,), (8, 3), (3,)
+    (actlab's layout: ``out = x @ W + b``) of a 4-8-3 ReLU MLP.
 ``adam/loss`` (3,), ``adam/W0_final``, ``adam/b0_final``, ``adam/W1_final``, ``adam/b1_final``
     softmax cross-entropy before each of three Adam steps (lr 0.05, PyTorch's defaults
     otherwise), and the weights after them.
