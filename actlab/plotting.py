@@ -29,7 +29,7 @@ every common form of colour blindness, and every series also gets its own line s
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import matplotlib

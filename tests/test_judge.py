@@ -11,7 +11,6 @@ check that cell's verdict.
 from __future__ import annotations
 
 import json
-import os
 import time
 
 import nbformat

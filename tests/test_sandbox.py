@@ -11,11 +11,9 @@ import json
 import os
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
-import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
