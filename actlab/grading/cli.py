@@ -28,7 +28,8 @@ from pathlib import Path
 
 from .batch import run_jobs
 from .collect import UNGRADABLE, read_manifests
-from .course import AssignmentTemplate, CourseError, load_course, silence_nbgrader_warnings
+from .course import (AssignmentTemplate, CourseError, add_course_argument, load_course,
+                     silence_nbgrader_warnings)
 from .intake import unreadable_reason
 from .job import JobResult, JobSpec, NotebookResult
 from .lms import HandBackError, autograded_directory, hand_back, print_notes
@@ -73,8 +74,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--scheduler", help="grade on a Dask cluster, e.g. tcp://10.0.0.5:8786")
     p.add_argument("--no-sandbox", action="store_true",
                    help="run student code without the bubblewrap sandbox (trusted notebooks only)")
-    p.add_argument("--course", type=Path,
-                   help="course folder (default: found from the current folder)")
+    add_course_argument(p)
     p.add_argument("--no-gradebook", action="store_true",
                    help="do not record the scores in the course gradebook")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no summary table")

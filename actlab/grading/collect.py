@@ -50,7 +50,7 @@ from pathlib import Path, PurePosixPath
 from traitlets import Unicode
 
 from ..util import progress, unknown_name, write_csv
-from .course import CourseError, load_course
+from .course import CourseError, add_course_argument, load_course
 from .intake import MAX_NOTEBOOK_BYTES
 from .lms import LMS_NAMES
 
@@ -561,8 +561,7 @@ def _parser() -> argparse.ArgumentParser:
                         "submission times")
     p.add_argument("--due", help="Moodle: the due date and time, e.g. 2026-03-01T23:59; "
                                  "later submissions are marked late")
-    p.add_argument("--course", type=Path,
-                   help="course folder (default: found from the current folder)")
+    add_course_argument(p)
     p.add_argument("--force", action="store_true",
                    help="replace an earlier collect of this assignment")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no summary")

@@ -275,6 +275,13 @@ def _plain(cfg, skip=frozenset()) -> dict:
     return out
 
 
+def add_course_argument(parser: argparse.ArgumentParser) -> None:
+    """The ``--course DIR`` option of every command that works on the course; without it,
+    :func:`load_course` finds the course from the current folder."""
+    parser.add_argument("--course", type=Path,
+                        help="course folder (default: found from the current folder)")
+
+
 def find_course_root(start: Path | str | None = None) -> Path:
     """The nearest folder at or above ``start`` (default: cwd) holding nbgrader_config.py."""
     here = Path(start or os.getcwd()).resolve()
@@ -373,8 +380,7 @@ def exercises_main(argv: Sequence[str] | None = None, prog: str = "actlab exerci
                     "instructor versions (solutions/) with nbgrader.")
     parser.add_argument("names", nargs="*", metavar="NAME",
                         help="assignments to generate (default: every one)")
-    parser.add_argument("--course", type=Path,
-                        help="course folder (default: found from the current folder)")
+    add_course_argument(parser)
     parser.add_argument("--release", type=Path,
                         help="where the <name>/ folders go (default: the course's release folder)")
     args = parser.parse_args(argv)  # exits 2 on bad usage and 0 for --help, as argparse does

@@ -20,7 +20,7 @@ import csv
 import sys
 from pathlib import Path
 
-from .course import CourseError, load_course, silence_nbgrader_warnings
+from .course import CourseError, add_course_argument, load_course, silence_nbgrader_warnings
 from .lms import HandBackError, hand_back, print_notes
 from .report import SubmissionGrade, write_grades
 
@@ -121,8 +121,7 @@ def main(argv: list[str] | None = None) -> int:
                    help="the actlab grade reports to take statuses from (default: "
                         "grading-work/grades)")
     p.add_argument("--assignment", help="export only this assignment (default: every one graded)")
-    p.add_argument("--course", type=Path,
-                   help="course folder (default: found from the current folder)")
+    add_course_argument(p)
     p.add_argument("--lms", choices=("canvas", "moodle"), help="also write the LMS's import file")
     p.add_argument("--lms-template", type=Path,
                    help="the LMS's own export to fill in (Canvas gradebook export, Moodle "

@@ -31,7 +31,7 @@ import sys
 from pathlib import Path
 
 from ..util import MATHJAX_ENTRY, mathjax_dir
-from .course import CourseError, load_course
+from .course import CourseError, add_course_argument, load_course
 
 MISSING_TEMPLATE = "formgrade_macros.tpl"
 SHIPPED_MACROS = "formgrade/formgrade_macros.html.j2"
@@ -153,8 +153,7 @@ def main(argv: list[str] | None = None) -> int:
         prog="actlab formgrader",
         description="Open nbgrader's formgrader on this course (JupyterLab on 127.0.0.1) to mark "
                     "answers by hand; afterwards, `actlab export` writes the final grades.")
-    p.add_argument("--course", type=Path,
-                   help="course folder (default: found from the current folder)")
+    add_course_argument(p)
     p.add_argument("--port", type=int,
                    help="port to listen on (default: Jupyter's, 8888 or the next free one)")
     p.add_argument("--no-browser", action="store_true", help="do not open a browser")
