@@ -6,8 +6,11 @@ at a free port with a token, in a course folder of its own: the course's
 :func:`actlab.lab.sync_work_copy`. In problem set 2 every answer but ``sigmoid`` is already
 written. Playwright, with Debian's Chromium, types ``sigmoid`` into its cell, runs
 *Kernel → Restart Kernel and Run All Cells…*, reads the test cell's one-line pass, clicks
-**Validate** and reads nbgrader's dialog; then does the same with a ``sigmoid`` that
-overflows. Screenshots are kept under ``artifacts/lab/``.
+**Validate** and reads nbgrader's dialog (answered by :mod:`actlab.validate_server`: the tests
+are judged apart from the notebook's code, as when graded); then does the same with a
+``sigmoid`` that overflows, and with one that uses ``expit``, which only the test cell imports:
+it passes when the learner runs the cells and fails Validate, as it would lose its points when
+graded. Screenshots are kept under ``artifacts/lab/``.
 
 Needs ``/usr/bin/chromium`` (``apt-get install chromium``; CI installs it); without it these
 tests skip.
@@ -56,6 +59,9 @@ CORRECT = '''def sigmoid(x):
 OVERFLOWS = '''def sigmoid(x):
     x = as_float_array(x)
     return 1.0 / (1.0 + np.exp(-x))
+'''
+USES_THE_TESTS_IMPORT = '''def sigmoid(x):
+    return expit(as_float_array(x))
 '''
 
 
@@ -226,7 +232,24 @@ def test_wrong_function_fails_and_the_dialog_names_the_cell_and_the_message(note
     text = _validate(notebook, "validate-failed.png")
     assert "The following cell failed:" in text
     assert 'check = Checks("sigmoid")' in text
-    assert "sigmoid warns at |x| <= 1e4 (float64): 'overflow encountered in exp'" in text
+    # The course's message first, then where in the test cell.
+    assert "AssertionError: sigmoid warns at |x| <= 1e4 (float64): 'overflow encountered in exp'" in text
+    assert text.index("sigmoid warns at") < text.index('File "<test test_sigmoid>"')
+
+
+def test_a_function_using_a_name_only_a_test_cell_imports_fails_validate_with_the_reason(notebook):
+    """A sigmoid that calls ``expit``, which only the test cell below it imports, passes when
+    the learner runs all cells (the test cell ran that import in the kernel first). Does
+    Validate, which judges the tests apart from the learner's code as grading does, fail it and
+    say why?"""
+    _write_answer(notebook, USES_THE_TESTS_IMPORT)
+    _restart_and_run_all(notebook)
+    _cell(notebook, 'Checks("sigmoid")').locator(".jp-OutputArea-output").filter(
+        has_text="✓ sigmoid:").first.wait_for(timeout=180_000)
+    text = _validate(notebook, "validate-test-cell-import.png")
+    assert 'check = Checks("sigmoid")' in text
+    assert "NameError: name 'expit' is not defined" in text
+    assert "exists only because a test cell imports or defines it" in " ".join(text.split())
 
 
 def test_a_chapter_opens_as_a_notebook_with_its_myst_rendered(lab, browser):
