@@ -107,12 +107,16 @@ class CourseValidator(Validator):
     preprocessors = List([CheckCellMetadata, ClearOutput, JudgedExecute])
 
     results: dict = {}
+    #: The notebook as the last run executed it (each judged test cell's output: what the test
+    #: printed, then its verdict), or None.
+    notebook = None
 
     def validate(self, filename: str) -> dict:
         path = os.path.abspath(filename)
         self.log.info("Validating '%s'", path)
         nb = read_nb(path, as_version=current_nbformat)
         self._explained = {}
+        self.notebook = None
         results: dict = {}
         type_changed = self._get_type_changed_cells(nb)
         if type_changed:
@@ -120,7 +124,7 @@ class CourseValidator(Validator):
                                         "new_type": cell.metadata.nbgrader.cell_type}
                                        for cell in type_changed]
         else:
-            nb = self._preprocess(nb, os.path.dirname(path))
+            nb = self.notebook = self._preprocess(nb, os.path.dirname(path))
             changed = self._get_changed_cells(nb)
             if not self.ignore_checksums and changed:
                 results["changed"] = [{"source": cell.source.strip()} for cell in changed]

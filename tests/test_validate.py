@@ -16,6 +16,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -154,6 +155,16 @@ def _test_cells(nb) -> dict[str, str]:
     return {c.metadata["nbgrader"]["grade_id"]: c.source.strip() for c in nb.cells if is_test_cell(c)}
 
 
+def _printed(nb) -> dict[str, list[list[str]]]:
+    """grade_id -> the outputs of each test cell of an executed ``nb``, as [type, text] pairs
+    (a stream's name, or ``error``)."""
+    from actlab.grading.feedback import is_test_cell
+
+    return {c.metadata["nbgrader"]["grade_id"]: [[o.get("name", o.output_type), o.get("text", "")]
+                                                  for o in c.outputs]
+            for c in nb.cells if is_test_cell(c)}
+
+
 def _validate_all(base: Path) -> dict[str, dict]:
     """Validate every zoo notebook in this process, as the command and the Validate button do
     (two at a time, each with its own kernel and warm judge). Per notebook: ``failed``
@@ -183,16 +194,18 @@ def _validate_all(base: Path) -> dict[str, dict]:
                            for c in check.results.get("failed", [])},
                 "changed": [c["source"][:60] for key in ("changed", "type_changed")
                             for c in check.results.get(key, [])],
-                "report": check.stream.getvalue()}
+                "report": check.stream.getvalue(),
+                "outputs": _printed(check.notebook) if check.notebook is not None else {}}
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         done = pool.map(one, range(len(ZOO)), ZOO)
         return dict(zip(ZOO, done))
 
 
-def _grade_all(base: Path) -> dict[str, dict[str, list[float]]]:
+def _grade_all(base: Path) -> dict[str, dict]:
     """Grade every zoo notebook with one `actlab grade` run (two workers, the sandbox where
-    the machine has it): notebook id -> {grade_id: [score, max_score]}."""
+    the machine has it): notebook id -> ``scores`` ({grade_id: [score, max_score]}) and
+    ``outputs`` (the autograded notebook's test cells, as :func:`_printed`)."""
     from actlab.grading import cli
     from actlab.grading.sandbox import bwrap_available
 
@@ -208,10 +221,14 @@ def _grade_all(base: Path) -> dict[str, dict[str, list[float]]]:
 
     with open(base / "out" / "details.csv", newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
-    graded: dict[str, dict[str, list[float]]] = {}
-    for index, key in enumerate(ZOO):
-        graded[key] = {r["grade_id"]: [float(r["score"] or 0), float(r["max_score"])]
-                       for r in rows if r["student_id"] == f"z{index:03d}"}
+    graded: dict[str, dict] = {}
+    for index, (key, (name, _)) in enumerate(ZOO.items()):
+        student = f"z{index:03d}"
+        autograded = base / "out" / "autograded" / student / name / f"{name}.ipynb"
+        graded[key] = {
+            "scores": {r["grade_id"]: [float(r["score"] or 0), float(r["max_score"])]
+                       for r in rows if r["student_id"] == student},
+            "outputs": _printed(nbformat.read(autograded, as_version=4)) if autograded.is_file() else {}}
     return graded
 
 
@@ -241,6 +258,23 @@ def test_the_instructors_answers_pass_validation(name, zoo):
     assert "Success! Your notebook passes all the tests." in validated["report"]
 
 
+@pytest.mark.parametrize("name", PROBLEM_SETS)
+def test_a_passing_test_cell_shows_its_one_line_when_validated_and_graded(name, zoo):
+    """The judge runs the test cells, so their print reaches the notebook from the judge's
+    stdout: does every passing test cell of the instructor's answers carry its one course line
+    (``✓ sigmoid: 6 checks passed``), and nothing on stderr, in Validate's run and in the
+    autograded notebook?"""
+    for where in ("validated", "graded"):
+        outputs = zoo[f"instructor:{name}"][where]["outputs"]
+        assert outputs, f"no test cell outputs from {where}"
+        for gid, shown in outputs.items():
+            assert all(kind == "stdout" for kind, _ in shown), (where, gid, shown)
+            lines = "".join(text for _, text in shown).splitlines()
+            course = [line for line in lines if line.startswith("✓ ")]
+            assert len(course) == 1, (where, gid, lines)
+            assert lines[-1] == f"{gid}: passed", (where, gid, lines)
+
+
 @pytest.mark.parametrize("breaker", RULE_BREAKS, ids=lambda b: b.id)
 def test_an_answer_breaking_a_stated_rule_fails_validation(breaker, zoo):
     """Does Validate fail an answer that breaks one rule the notebook states, in the test cell
@@ -251,6 +285,8 @@ def test_an_answer_breaking_a_stated_rule_fails_validation(breaker, zoo):
     failed = validated["failed"]
     assert breaker.fails in failed, (f"{breaker.rule!r}: Validate passed {breaker.fails}; "
                                      f"failed: {sorted(failed)}")
+    # The course's message first (the exception as the test raised it), never a traceback.
+    assert re.match(r"[A-Za-z]+: \S", failed[breaker.fails]), failed[breaker.fails]
     # Validate wraps long lines of the message to the report's width.
     assert " ".join(breaker.says.split()) in " ".join(failed[breaker.fails].split()), failed[breaker.fails]
 
@@ -268,7 +304,7 @@ def test_correct_answers_written_differently_pass_validation(round_, zoo):
 def test_correct_answers_written_differently_keep_every_point_when_graded(round_, zoo):
     """Does `actlab grade` give every autograded point to correct answers written differently?"""
     name, _, whys = round_
-    graded = zoo[f"alternatives:{name}:{'+'.join(whys)}"]["graded"]
+    graded = zoo[f"alternatives:{name}:{'+'.join(whys)}"]["graded"]["scores"]
     assert graded, "not graded"
     lost = {gid: score for gid, score in graded.items()
             if gid in _test_cells(_learner_notebook(name, {})) and score[0] < score[1]}
@@ -281,7 +317,7 @@ def test_validate_and_grading_give_every_test_cell_the_same_verdict(key, zoo):
     alternatives), does each test cell pass Validate exactly when it keeps all its points
     under `actlab grade`?"""
     name, _ = ZOO[key]
-    validated, graded = zoo[key]["validated"], zoo[key]["graded"]
+    validated, graded = zoo[key]["validated"], zoo[key]["graded"]["scores"]
     assert not validated.get("error") and not validated["changed"], validated
     tests = _test_cells(_learner_notebook(name, {}))
     assert set(tests) <= set(graded), f"not graded: {sorted(set(tests) - set(graded))}"
