@@ -196,9 +196,10 @@ def explain_failures(nb, width: int = 110) -> dict[str, str]:
     """``grade_id -> text`` for every judged test cell of ``nb`` (executed) that failed.
 
     The text starts with the test's exception and message, each line wrapped to ``width``;
-    then, for a missing name, the error of the notebook's own cell above it (a refused course
-    module is named as such, the guard's explanation in full) or, if a test cell binds that
-    name, that tests run apart from the learner's code; then where in the test cell it failed.
+    then, for a missing name, that tests run apart from the learner's code if a test cell
+    binds that name, else the error of the notebook's own cell above it (a refused course
+    module is named as such, the guard's explanation in full); then where in the test cell it
+    failed.
     """
     from actlab.grading.feedback import failed_tests, is_delegation, is_test_cell
 
@@ -216,16 +217,16 @@ def explain_failures(nb, width: int = 110) -> dict[str, str]:
         ename, evalue, cause = failure
         lines = _wrapped(f"{ename}: {evalue}" if evalue else ename, width)
         missing = _MISSING_NAME.search(evalue) if ename == "NameError" else None
-        if cause is not None:
-            label = ("Your code imports a course module this problem set does not allow"
-                     if is_delegation(*cause) else "A cell above failed")
-            lines += _wrapped(f"{label}: {cause[0]}: {cause[1]}", width)
-        elif missing and missing.group(1) in test_names:
+        if missing and missing.group(1) in test_names:
             name = missing.group(1)
             lines += _wrapped(
                 f"`{name}` exists only because a test cell imports or defines it. Tests run "
                 f"apart from your code when it is validated and graded, so your functions "
                 f"cannot use it: import or define `{name}` in your own cell.", width)
+        elif cause is not None:
+            label = ("Your code imports a course module this problem set does not allow"
+                     if is_delegation(*cause) else "A cell above failed")
+            lines += _wrapped(f"{label}: {cause[0]}: {cause[1]}", width)
         where = _where(cell, ename)
         if where:
             lines += ["", *where]

@@ -328,6 +328,46 @@ def test_validate_and_grading_give_every_test_cell_the_same_verdict(key, zoo):
         "pass Validate, lose points": sorted(loses_points - fails_validate)}
 
 
+def test_a_failure_says_the_message_first_then_why_a_name_is_missing_then_where():
+    """On an executed notebook, does each failing test's text start with its exception and
+    message, explain a missing name by the test cell that binds it (before any failed cell
+    above) or else by the refused import above, keep every line within the report's width,
+    and end with the test's frames?"""
+    from helpers import nbgrader_cell
+
+    from actlab.validate import explain_failures
+
+    def error(ename, evalue, frames=()):
+        return nbformat.v4.new_output("error", ename=ename, evalue=evalue, traceback=[
+            "Traceback (most recent call last):", *frames, f"{ename}: {evalue}"])
+
+    answer = nbgrader_cell("from actlab.activations import sigmoid", "sigmoid", solution=True)
+    refused = ("actlab.activations is not available in this problem set: write this yourself "
+               "instead of calling the course's reference (allowed here: no actlab module).")
+    answer.outputs = [error("ImportError", refused)]
+    uses_expit = nbgrader_cell("from scipy.special import expit\nassert f(1) == expit(1)", "test_f",
+                               grade=True, points=1)
+    uses_expit.outputs = [error("NameError", "name 'expit' is not defined",
+                                ['  File "<test test_f>", line 2, in <module>\n    assert f(1) == expit(1)'])]
+    needs_sigmoid = nbgrader_cell("assert sigmoid(0) == 0.5", "test_sigmoid", grade=True, points=1)
+    needs_sigmoid.outputs = [error("NameError", "name 'sigmoid' is not defined")]
+    passes = nbgrader_cell("assert True", "test_ok", grade=True, points=1)
+    passes.outputs = [nbformat.v4.new_output("stream", name="stdout", text="test_ok: passed\n")]
+    nb = nbformat.v4.new_notebook(cells=[answer, uses_expit, needs_sigmoid, passes])
+    explained = explain_failures(nb, width=60)
+    assert set(explained) == {"test_f", "test_sigmoid"}
+    expit_text = explained["test_f"].splitlines()
+    assert expit_text[0] == "NameError: name 'expit' is not defined"
+    assert "exists only because a test cell imports" in " ".join(expit_text)
+    assert "cell above" not in " ".join(expit_text) and "course module" not in " ".join(expit_text)
+    assert expit_text[-2:] == ['  File "<test test_f>", line 2, in <module>', "    assert f(1) == expit(1)"]
+    sigmoid_text = explained["test_sigmoid"].splitlines()
+    assert sigmoid_text[0] == "NameError: name 'sigmoid' is not defined"
+    assert " ".join(refused.split()) in " ".join(" ".join(sigmoid_text).split())
+    assert sigmoid_text[1].startswith("Your code imports a course module")
+    assert all(len(line) <= 60 for text in explained.values() for line in text.splitlines())
+
+
 def test_validation_settings_without_a_checkout_are_the_courses(monkeypatch, tmp_path):
     """Without the course's folder (the LMS bundle installs actlab as a wheel), does validation
     use exactly the values of nbgrader_config.py that validating depends on?"""
