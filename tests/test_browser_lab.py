@@ -21,15 +21,13 @@ from __future__ import annotations
 import re
 import secrets
 import shutil
-import socket
-import subprocess
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import nbformat
 import pytest
+from helpers import free_port, running_jupyter
 from test_browser import CHROMIUM, CHROMIUM_ARGS
 
 from actlab.lab import lab_command, sync_work_copy
@@ -65,12 +63,6 @@ USES_THE_TESTS_IMPORT = '''def sigmoid(x):
 '''
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _learner_copy(root: Path) -> Path:
     """mywork/ as `make lab` makes it, with problem set 2 answered except for sigmoid."""
     sync_work_copy(REPO / "exercises", root / "mywork")
@@ -96,7 +88,7 @@ def lab(tmp_path_factory):
     shutil.copy2(REPO / "nbgrader_config.py", root / "nbgrader_config.py")
     shutil.copytree(REPO / "book", root / "book", ignore=shutil.ignore_patterns("_build"))
     _learner_copy(root)
-    port, token = _free_port(), secrets.token_hex(16)
+    port, token = free_port(), secrets.token_hex(16)
     argv, env = lab_command(root, open_dir=root / "mywork", port=port, token=token,
                             open_browser=False)
     # Nothing from the developer's own Jupyter set-up may leak in, nor be written to.
@@ -104,28 +96,9 @@ def lab(tmp_path_factory):
                 "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
                 "JUPYTERLAB_SETTINGS_DIR": str(home / "settings"),
                 "JUPYTERLAB_WORKSPACES_DIR": str(home / "workspaces")})
-    log = open(home / "lab.log", "w")
-    proc = subprocess.Popen(argv, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 180
-    try:
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=5)
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("JupyterLab did not start:\n"
-                                       + (home / "lab.log").read_text()[-3000:]) from None
-                time.sleep(0.5)
+    with running_jupyter(argv, port=port, token=token, cwd=root, env=env,
+                         log_path=home / "lab.log") as url:
         yield url, token, root, home / "lab.log"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 @pytest.fixture(scope="module")
@@ -173,6 +146,17 @@ def _restart_and_run_all(page) -> None:
     page.locator(".jp-Dialog .jp-mod-accept").click()
 
 
+def _answer_and_run(page, source: str, shows: str):
+    """Type ``source`` as the sigmoid answer, restart the kernel and run all cells, and wait
+    until the sigmoid test cell shows ``shows``; returns that output."""
+    _write_answer(page, source)
+    _restart_and_run_all(page)
+    output = _cell(page, 'Checks("sigmoid")').locator(".jp-OutputArea-output").filter(
+        has_text=shows).first
+    output.wait_for(timeout=180_000)
+    return output
+
+
 def _validate(page, shot: str) -> str:
     """Click Validate, wait for nbgrader's dialog, screenshot it and return its text."""
     page.locator(".jp-Toolbar-item", has_text="Validate").first.click()
@@ -207,11 +191,7 @@ def test_learner_lab_hides_the_instructor_tools_and_keeps_validate(lab, notebook
 def test_correct_function_passes_its_tests_and_validate_says_success(notebook):
     """Typing a correct sigmoid, running all cells and clicking Validate: does the test cell
     print its one-line pass and the Validate dialog say Success?"""
-    _write_answer(notebook, CORRECT)
-    _restart_and_run_all(notebook)
-    passed = _cell(notebook, 'Checks("sigmoid")').locator(".jp-OutputArea-output").filter(
-        has_text="✓ sigmoid:").first
-    passed.wait_for(timeout=180_000)
+    passed = _answer_and_run(notebook, CORRECT, "✓ sigmoid:")
     passed.evaluate("e => e.scrollIntoView({block: 'center'})")
     notebook.wait_for_timeout(500)
     SHOTS.mkdir(parents=True, exist_ok=True)
@@ -225,10 +205,7 @@ def test_correct_function_passes_its_tests_and_validate_says_success(notebook):
 def test_wrong_function_fails_and_the_dialog_names_the_cell_and_the_message(notebook):
     """With a sigmoid that overflows, does Validate name the failing test cell and show the
     course's message about the warning?"""
-    _write_answer(notebook, OVERFLOWS)
-    _restart_and_run_all(notebook)
-    _cell(notebook, 'Checks("sigmoid")').locator(".jp-OutputArea-output").filter(
-        has_text="sigmoid warns").first.wait_for(timeout=180_000)
+    _answer_and_run(notebook, OVERFLOWS, "sigmoid warns")
     text = _validate(notebook, "validate-failed.png")
     assert "The following cell failed:" in text
     assert 'check = Checks("sigmoid")' in text
@@ -242,10 +219,7 @@ def test_a_function_using_a_name_only_a_test_cell_imports_fails_validate_with_th
     the learner runs all cells (the test cell ran that import in the kernel first). Does
     Validate, which judges the tests apart from the learner's code as grading does, fail it and
     say why?"""
-    _write_answer(notebook, USES_THE_TESTS_IMPORT)
-    _restart_and_run_all(notebook)
-    _cell(notebook, 'Checks("sigmoid")').locator(".jp-OutputArea-output").filter(
-        has_text="✓ sigmoid:").first.wait_for(timeout=180_000)
+    _answer_and_run(notebook, USES_THE_TESTS_IMPORT, "✓ sigmoid:")
     text = _validate(notebook, "validate-test-cell-import.png")
     assert 'check = Checks("sigmoid")' in text
     assert "NameError: name 'expit' is not defined" in text

@@ -13,8 +13,6 @@ from __future__ import annotations
 import json
 import secrets
 import shutil
-import socket
-import subprocess
 import sys
 import threading
 import time
@@ -25,6 +23,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from helpers import free_port, running_jupyter
 from stated_rules import RULE_BREAKS
 
 from actlab.lab import lab_command
@@ -33,12 +32,6 @@ REPO = Path(__file__).resolve().parent.parent
 NAME = "ps2_saturation"
 
 pytestmark = [pytest.mark.grading, pytest.mark.xdist_group("validate-server")]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _notebook(folder: Path, file: str, answers: dict[str, str]) -> str:
@@ -64,7 +57,7 @@ def server(tmp_path_factory):
     """A Jupyter server with the course venv's configuration; yields (url, token, root)."""
     root = tmp_path_factory.mktemp("root")
     home = tmp_path_factory.mktemp("jupyter-home")
-    port, token = _free_port(), secrets.token_hex(16)
+    port, token = free_port(), secrets.token_hex(16)
     # lab_command gives the interpreter, the loopback address and the PATH the kernel needs;
     # the plain server (no Lab, no learner configuration) is enough for the endpoints.
     argv, env = lab_command(root, instructor=True, port=port, token=token, open_browser=False)
@@ -72,32 +65,13 @@ def server(tmp_path_factory):
     env.pop("JUPYTER_CONFIG_PATH", None)
     env.update({"JUPYTER_CONFIG_DIR": str(home / "config"), "JUPYTER_DATA_DIR": str(home / "data"),
                 "JUPYTER_RUNTIME_DIR": str(home / "runtime")})
-    log = open(home / "server.log", "w")
-    proc = subprocess.Popen(argv, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    try:
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=5)
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("the server did not start:\n"
-                                       + (home / "server.log").read_text()[-3000:]) from None
-                time.sleep(0.3)
-        yield url, token, root, home / "server.log"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+    with running_jupyter(argv, port=port, token=token, cwd=root, env=env,
+                         log_path=home / "server.log", timeout=120) as url:
+        yield url, token, root
 
 
 def _request(server, route: str, method: str = "GET", **params) -> dict:
-    url, token, _, _ = server
+    url, token, _ = server
     query = urllib.parse.urlencode(params)
     request = urllib.request.Request(f"{url}/{route}?{query}", method=method, data=b"" if method == "POST" else None,
                                      headers={"Authorization": f"token {token}"})
