@@ -68,6 +68,7 @@ release: $(STAMP)
 bench: $(BSTAMP)
 	$(BIN)/python benchmarks/bench_mlp.py
 	$(BIN)/python benchmarks/bench_grading.py
+	$(BIN)/python benchmarks/bench_validate.py
 	$(BIN)/python benchmarks/bench_book.py
 
 torch-reference: $(BSTAMP)

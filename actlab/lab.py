@@ -19,11 +19,15 @@
      notebooks on a double click (jupytext's "Jupytext Notebook" viewer), where
      jupyterlab-myst renders their MyST markup; and Lab never asks to fetch news from the web
      (the course works offline).
-   * ``jupyter-config/learner/`` (put first on ``JUPYTER_CONFIG_PATH`` for learners only):
-     the instructor tools -- nbgrader's Assignment List, Course List, Formgrader, Create
+   * ``jupyter-config/learner/`` (put first on ``JUPYTER_CONFIG_PATH`` for learners): the
+     instructor tools -- nbgrader's Assignment List, Course List, Formgrader, Create
      Assignment and their menu, and actlab's formgrader repair -- are switched off, in the
      browser and on the server; the Validate button stays.
-     ``actlab lab --instructor`` (``make instructor-lab``) leaves them on.
+     ``actlab lab --instructor`` (``make instructor-lab``) leaves them on and puts
+     ``jupyter-config/instructor/`` first instead.
+   * In both, the Validate button is answered by :mod:`actlab.validate_server` (the tests run
+     apart from the notebook's code, as when graded), and nbgrader's own
+     ``validate_assignment`` server extension, which runs them in the kernel, is off.
 
    Kernels talk to the server over CurveZMQ-encrypted sockets
    (``transport_encryption='auto'``: the kernelspec declares curve support), so ipykernel has no
@@ -207,7 +211,8 @@ def lab_command(root: Path = REPO_ROOT, *, instructor: bool = False, open_dir: P
     """The command line and environment that start the course's JupyterLab from ``root``.
 
     Learners get ``jupyter-config/learner`` first on ``JUPYTER_CONFIG_PATH`` (nbgrader's instructor
-    tools off); ``instructor=True`` leaves nbgrader as installed. ``open_dir`` is the folder
+    tools off), instructors (``instructor=True``) ``jupyter-config/instructor`` (nbgrader's tools
+    on); both validate with :mod:`actlab.validate_server`. ``open_dir`` is the folder
     the file browser opens on (default: ``root``); ``port`` None lets the server pick a free
     one; ``token`` None lets it make one up. Run the command with ``cwd=root``: the Validate
     button reads ``nbgrader_config.py`` from the server's working folder.
@@ -215,9 +220,8 @@ def lab_command(root: Path = REPO_ROOT, *, instructor: bool = False, open_dir: P
     root = Path(root).resolve()
     ensure_tools_on_path()  # the kernelspec starts `python` by name: this venv's must come first
     env = dict(os.environ)
-    if not instructor:
-        paths = [str(LAB_CONFIG / "learner"), *filter(None, [env.get("JUPYTER_CONFIG_PATH")])]
-        env["JUPYTER_CONFIG_PATH"] = os.pathsep.join(paths)
+    mine = LAB_CONFIG / ("instructor" if instructor else "learner")
+    env["JUPYTER_CONFIG_PATH"] = os.pathsep.join([str(mine), *filter(None, [env.get("JUPYTER_CONFIG_PATH")])])
     argv = [sys.executable, "-m", "jupyterlab",
             "--ServerApp.ip=127.0.0.1",
             f"--ServerApp.root_dir={root}",

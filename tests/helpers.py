@@ -20,18 +20,23 @@ Server helpers: a free port on 127.0.0.1 (:func:`free_loopback_port`) for the se
 start, or for a connection that must be refused.
 
 Browser helpers: Debian's Chromium with the flags this machine needs, and Playwright, or a skip
-that says how to install them (:func:`playwright_or_skip`).
+that says how to install them (:func:`playwright_or_skip`); a Jupyter server on 127.0.0.1 at
+a free port for as long as a fixture needs it (:func:`running_jupyter`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import functools
+import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -351,3 +356,37 @@ def playwright_or_skip():
                     "(CI's .ci/run does this) to run the browser tests", allow_module_level=True)
     return pytest.importorskip("playwright.sync_api",
                                reason="pip install -r requirements.txt (needs playwright)")
+
+
+@contextlib.contextmanager
+def running_jupyter(argv: list[str], *, port: int, token: str, cwd: Path, env: dict,
+                    log_path: Path, timeout: float = 180):
+    """Run the Jupyter server ``argv`` (listening on 127.0.0.1:``port`` with ``token``) until the
+    ``with`` block ends; yields its base URL once ``/api/status`` answers. Its output goes to
+    ``log_path``, whose tail is the error if it does not come up; at the end its whole process
+    group is stopped (kernels it started included)."""
+    url = f"http://127.0.0.1:{port}"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+        try:
+            deadline = time.monotonic() + timeout
+            while True:
+                try:
+                    urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=5).read()
+                    break
+                except OSError:
+                    if proc.poll() is not None or time.monotonic() > deadline:
+                        log.flush()
+                        raise RuntimeError(f"{argv[0]} did not start:\n"
+                                           + Path(log_path).read_text(errors="replace")[-3000:]) from None
+                    time.sleep(0.3)
+            yield url
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()

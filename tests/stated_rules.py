@@ -1,9 +1,10 @@
 """A zoo of learner answers that each break one rule a problem-set notebook states.
 
-"Validate tells the truth": when ``nbgrader validate`` says a notebook passes, no point is lost
+"Validate tells the truth": when Validate (``actlab validate``, the Lab's button) says a notebook passes, no point is lost
 for a rule that the notebook states. So every answer below, which is plausible and breaks one
 stated rule (``rule`` quotes or paraphrases where the notebook states it), must fail
-validation, in the test cell ``fails``. ``tests/test_validate.py`` validates each one for real.
+validation, in the test cell ``fails`` (and, where ``says`` is given, with that text in its
+message). ``tests/test_validate.py`` validates each one for real, as grading judges it.
 The correct answers written differently from the instructor's (``ALTERNATIVES`` of the bug zoo,
 ``tests/assignment_bugs.py``, plus the ones below) must pass validation and grading.
 """
@@ -24,6 +25,7 @@ class RuleBreak:
     fails: str  # grade_id of the visible test cell that must catch it
     rule: str  # the stated rule it breaks
     source: str
+    says: str = ""  # text Validate's message for that cell must contain
 
     @property
     def id(self) -> str:
@@ -94,6 +96,20 @@ RULE_BREAKS: list[RuleBreak] = [
             x[...] = np.where(x < 0, e / (1 + e), 1 / (1 + e))
             return x
     ''')),
+    # A name that only a visible test cell imports: nbgrader's stock Validate ran the test
+    # cells in the kernel, so this passed Validate and lost its points when graded.
+    RuleBreak(PS2, "sigmoid", "test_sigmoid", "never a name that only a test cell imports", _s('''
+        def sigmoid(x):
+            return expit(as_float_array(x))
+    '''), says="`expit` exists only because a test cell imports or defines it"),
+    RuleBreak(PS2, "sigmoid", "test_sigmoid", "your code may not import actlab's modules", _s('''
+        from actlab.activations import sigmoid
+    '''), says="actlab.activations is not available in this problem set"),
+    RuleBreak(PS2, "tanh_grad", "test_tanh_grad", "your code may not import actlab's modules", _s('''
+        def tanh_grad(x):
+            from actlab import activations
+            return activations.tanh_grad(x)
+    '''), says="ImportError: actlab.activations is not available in this problem set"),
     RuleBreak(PS2, "sigmoid_grad", "test_sigmoid_grad", "no RuntimeWarning, no NaN", _s('''
         def sigmoid_grad(x):
             x = as_float_array(x)
@@ -267,6 +283,9 @@ RULE_BREAKS: list[RuleBreak] = [
             except Exception:
                 return False
     ''')),
+    RuleBreak(PS5, "check_activation", "test_check_activation_accepts", "except its check_activation", _s('''
+        from actlab.gradcheck import check_activation
+    '''), says="cannot import name 'check_activation'"),
     RuleBreak(PS5, "custom_activation", "test_custom_activation_contract", "float32 backward stays float32", _s('''
         class CustomActivation:
             def forward(self, x):

@@ -6,8 +6,11 @@ at a free port with a token, in a course folder of its own: the course's
 :func:`actlab.lab.sync_work_copy`. In problem set 2 every answer but ``sigmoid`` is already
 written. Playwright, with Debian's Chromium, types ``sigmoid`` into its cell, runs
 *Kernel → Restart Kernel and Run All Cells…*, reads the test cell's one-line pass, clicks
-**Validate** and reads nbgrader's dialog; then does the same with a ``sigmoid`` that
-overflows. Screenshots are kept under ``artifacts/lab/``.
+**Validate** and reads nbgrader's dialog (answered by :mod:`actlab.validate_server`: the tests
+are judged apart from the notebook's code, as when graded); then does the same with a
+``sigmoid`` that overflows, and with one that uses ``expit``, which only the test cell imports:
+it passes when the learner runs the cells and fails Validate, as it would lose its points when
+graded. Screenshots are kept under ``artifacts/lab/``.
 
 Needs ``/usr/bin/chromium`` (``apt-get install chromium``; CI installs it); without it these
 tests skip.
@@ -18,15 +21,13 @@ from __future__ import annotations
 import re
 import secrets
 import shutil
-import socket
-import subprocess
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import nbformat
 import pytest
+from helpers import free_loopback_port, running_jupyter
 from test_browser import CHROMIUM, CHROMIUM_ARGS
 
 from actlab.lab import lab_command, sync_work_copy
@@ -57,12 +58,9 @@ OVERFLOWS = '''def sigmoid(x):
     x = as_float_array(x)
     return 1.0 / (1.0 + np.exp(-x))
 '''
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+USES_THE_TESTS_IMPORT = '''def sigmoid(x):
+    return expit(as_float_array(x))
+'''
 
 
 def _learner_copy(root: Path) -> Path:
@@ -90,7 +88,7 @@ def lab(tmp_path_factory):
     shutil.copy2(REPO / "nbgrader_config.py", root / "nbgrader_config.py")
     shutil.copytree(REPO / "book", root / "book", ignore=shutil.ignore_patterns("_build"))
     _learner_copy(root)
-    port, token = _free_port(), secrets.token_hex(16)
+    port, token = free_loopback_port(), secrets.token_hex(16)
     argv, env = lab_command(root, open_dir=root / "mywork", port=port, token=token,
                             open_browser=False)
     # Nothing from the developer's own Jupyter set-up may leak in, nor be written to.
@@ -98,28 +96,9 @@ def lab(tmp_path_factory):
                 "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
                 "JUPYTERLAB_SETTINGS_DIR": str(home / "settings"),
                 "JUPYTERLAB_WORKSPACES_DIR": str(home / "workspaces")})
-    log = open(home / "lab.log", "w")
-    proc = subprocess.Popen(argv, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 180
-    try:
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=5)
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("JupyterLab did not start:\n"
-                                       + (home / "lab.log").read_text()[-3000:]) from None
-                time.sleep(0.5)
+    with running_jupyter(argv, port=port, token=token, cwd=root, env=env,
+                         log_path=home / "lab.log") as url:
         yield url, token, root, home / "lab.log"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 @pytest.fixture(scope="module")
@@ -167,6 +146,17 @@ def _restart_and_run_all(page) -> None:
     page.locator(".jp-Dialog .jp-mod-accept").click()
 
 
+def _answer_and_run(page, source: str, shows: str):
+    """Type ``source`` as the sigmoid answer, restart the kernel and run all cells, and wait
+    until the sigmoid test cell shows ``shows``; returns that output."""
+    _write_answer(page, source)
+    _restart_and_run_all(page)
+    output = _cell(page, 'Checks("sigmoid")').locator(".jp-OutputArea-output").filter(
+        has_text=shows).first
+    output.wait_for(timeout=180_000)
+    return output
+
+
 def _validate(page, shot: str) -> str:
     """Click Validate, wait for nbgrader's dialog, screenshot it and return its text."""
     page.locator(".jp-Toolbar-item", has_text="Validate").first.click()
@@ -201,11 +191,7 @@ def test_learner_lab_hides_the_instructor_tools_and_keeps_validate(lab, notebook
 def test_correct_function_passes_its_tests_and_validate_says_success(notebook):
     """Typing a correct sigmoid, running all cells and clicking Validate: does the test cell
     print its one-line pass and the Validate dialog say Success?"""
-    _write_answer(notebook, CORRECT)
-    _restart_and_run_all(notebook)
-    passed = _cell(notebook, 'Checks("sigmoid")').locator(".jp-OutputArea-output").filter(
-        has_text="✓ sigmoid:").first
-    passed.wait_for(timeout=180_000)
+    passed = _answer_and_run(notebook, CORRECT, "✓ sigmoid:")
     passed.evaluate("e => e.scrollIntoView({block: 'center'})")
     notebook.wait_for_timeout(500)
     SHOTS.mkdir(parents=True, exist_ok=True)
@@ -219,14 +205,25 @@ def test_correct_function_passes_its_tests_and_validate_says_success(notebook):
 def test_wrong_function_fails_and_the_dialog_names_the_cell_and_the_message(notebook):
     """With a sigmoid that overflows, does Validate name the failing test cell and show the
     course's message about the warning?"""
-    _write_answer(notebook, OVERFLOWS)
-    _restart_and_run_all(notebook)
-    _cell(notebook, 'Checks("sigmoid")').locator(".jp-OutputArea-output").filter(
-        has_text="sigmoid warns").first.wait_for(timeout=180_000)
+    _answer_and_run(notebook, OVERFLOWS, "sigmoid warns")
     text = _validate(notebook, "validate-failed.png")
     assert "The following cell failed:" in text
     assert 'check = Checks("sigmoid")' in text
-    assert "sigmoid warns at |x| <= 1e4 (float64): 'overflow encountered in exp'" in text
+    # The course's message first, then where in the test cell.
+    assert "AssertionError: sigmoid warns at |x| <= 1e4 (float64): 'overflow encountered in exp'" in text
+    assert text.index("sigmoid warns at") < text.index('File "<test test_sigmoid>"')
+
+
+def test_a_function_using_a_name_only_a_test_cell_imports_fails_validate_with_the_reason(notebook):
+    """A sigmoid that calls ``expit``, which only the test cell below it imports, passes when
+    the learner runs all cells (the test cell ran that import in the kernel first). Does
+    Validate, which judges the tests apart from the learner's code as grading does, fail it and
+    say why?"""
+    _answer_and_run(notebook, USES_THE_TESTS_IMPORT, "✓ sigmoid:")
+    text = _validate(notebook, "validate-test-cell-import.png")
+    assert 'check = Checks("sigmoid")' in text
+    assert "NameError: name 'expit' is not defined" in text
+    assert "exists only because a test cell imports or defines it" in " ".join(text.split())
 
 
 def test_a_chapter_opens_as_a_notebook_with_its_myst_rendered(lab, browser):

@@ -16,10 +16,7 @@ import csv
 import os
 import secrets
 import shutil
-import signal
-import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -32,7 +29,8 @@ from actlab.grading.course import load_course
 from actlab.grading.formgrader import MATHJAX_URL, MISSING_TEMPLATE, repair_templates
 from actlab.util import MATHJAX_ENTRY
 
-from helpers import CHROMIUM, CHROMIUM_ARGS, free_loopback_port, playwright_or_skip, sandbox_flag
+from helpers import (CHROMIUM, CHROMIUM_ARGS, free_loopback_port, playwright_or_skip,
+                     running_jupyter, sandbox_flag)
 
 pytestmark = [pytest.mark.grading, pytest.mark.xdist_group("formgrader")]
 
@@ -81,38 +79,13 @@ def formgrader(marked_course):
     """`actlab formgrader` serving the course on 127.0.0.1; yields (base URL, token)."""
     port, token = free_loopback_port(), secrets.token_hex(16)
     actlab = Path(sys.executable).with_name("actlab")
-    log = open(marked_course.parent / "formgrader.log", "wb")
-    proc = subprocess.Popen(
-        [str(actlab), "formgrader", "--course", str(marked_course), "--port", str(port),
-         "--no-browser",
-         f"--IdentityProvider.token={token}", "--ServerApp.allow_root=True",
-         "--ServerApp.port_retries=0"],
-        stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                req = urllib.request.Request(f"{base}/api/status",
-                                             headers={"Authorization": f"token {token}"})
-                urllib.request.urlopen(req, timeout=5).read()
-                break
-            except (urllib.error.URLError, ConnectionError):
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    log.flush()
-                    log_text = (marked_course.parent / "formgrader.log").read_text(errors="replace")
-                    pytest.fail("formgrader did not start:\n" + log_text[-3000:])
-                time.sleep(0.5)
+    argv = [str(actlab), "formgrader", "--course", str(marked_course), "--port", str(port),
+            "--no-browser", f"--IdentityProvider.token={token}", "--ServerApp.allow_root=True",
+            "--ServerApp.port_retries=0"]
+    # The whole process group stops at the end: actlab formgrader and the JupyterLab it started.
+    with running_jupyter(argv, port=port, token=token, cwd=marked_course, env=dict(os.environ),
+                         log_path=marked_course.parent / "formgrader.log", timeout=120) as base:
         yield base, token
-    finally:
-        # The whole process group: actlab formgrader and the JupyterLab it started.
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        log.close()
 
 
 def _submission_id(course: Path) -> str:

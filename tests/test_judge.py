@@ -419,6 +419,22 @@ def test_a_test_that_never_ends_in_the_judge_gets_a_fresh_judge_for_the_next_one
     assert found["test_3"] is None, found
 
 
+def test_a_failed_test_shows_its_own_lines_not_the_judges_plumbing_nor_hidden_helpers():
+    """When a student's function raises inside a trusted helper that hides its frame
+    (``__tracebackhide__``, as ``quiet`` does), does the traceback show the test cell's line
+    and the error, and neither the helper's frame nor the judge's proxy and wire frames?"""
+    helper = SETUP + "\ndef call(f, x):\n    __tracebackhide__ = True\n    return f(x)"
+    nb = notebook(("setup", helper), ("answer", "def boom(x):\n    raise ValueError('x is wrong')"),
+                  ("test", "y = 1\ncall(boom, y)"))
+    out, _ = judge(nb)
+    (error,) = [o for o in out.cells[2].outputs if o.output_type == "error"]
+    text = "\n".join(error.traceback)
+    assert text.startswith("Traceback (most recent call last):"), text
+    assert '"<test test_2>", line 2' in text and "call(boom, y)" in text, text
+    assert text.endswith("ValueError: x is wrong"), text
+    assert "return f(x)" not in text and "actlab" not in text and "contextlib" not in text, text
+
+
 def test_a_kernel_whose_run_cell_is_replaced_fails_its_tests_quickly():
     """If the notebook replaces IPython's run_cell so that later code runs as `pass`, the
     judge's agent never starts: do the tests fail at once (not at the cell limit), with a

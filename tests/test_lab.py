@@ -129,12 +129,14 @@ def test_learner_lab_runs_on_loopback_with_the_learner_configuration_first():
             == str(REPO / "jupyter-config" / "learner"))
     assert env["PATH"].split(os.pathsep)[0] == os.path.dirname(sys.executable)
     instructor_argv, instructor_env = lab.lab_command(REPO, instructor=True)
-    assert str(REPO / "jupyter-config" / "learner") not in instructor_env.get("JUPYTER_CONFIG_PATH",
-                                                                              "")
+    paths = instructor_env["JUPYTER_CONFIG_PATH"].split(os.pathsep)
+    assert paths[0] == str(REPO / "jupyter-config" / "instructor")
+    assert str(REPO / "jupyter-config" / "learner") not in paths
 
 
 def test_learner_configuration_switches_off_exactly_the_instructor_tools():
-    """Are nbgrader's instructor plugins and server extensions off for learners, and Validate on?"""
+    """Are nbgrader's instructor plugins and server extensions off for learners, and the
+    Validate button (its Lab plugin, answered by actlab's server extension) on?"""
     page = json.loads((REPO / "jupyter-config/learner/labconfig/page_config.json").read_text())
     disabled = {k for k, v in page["disabledExtensions"].items() if v}
     assert disabled == {f"@jupyter/nbgrader:{p}" for p in
@@ -142,28 +144,47 @@ def test_learner_configuration_switches_off_exactly_the_instructor_tools():
                          "create-assignment")}
     server = json.loads((REPO / "jupyter-config/learner/jupyter_server_config.json").read_text())
     extensions = server["ServerApp"]["jpserver_extensions"]
-    assert extensions.pop("nbgrader.server_extensions.validate_assignment") is True
+    assert extensions.pop("actlab.validate_server") is True
+    assert extensions.pop("nbgrader.server_extensions.validate_assignment") is False
     assert extensions and not any(extensions.values())
 
 
-def test_jupyter_reads_the_learner_configuration_from_the_config_path(tmp_path):
-    """Does Jupyter itself, given the learner's environment, see the instructor tools off?
-    (Asks jupyter_server's own config loader in a fresh process, so a misspelt file or key
-    would show up here rather than in a learner's browser.)"""
-    _, env = lab.lab_command(REPO)
-    env["JUPYTER_CONFIG_DIR"] = str(tmp_path)
+def _seen_by_jupyter(env: dict, config_dir: Path) -> dict:
+    """What jupyter_server's own config loader, in a fresh process with ``env``, makes of the
+    server extensions and of the Lab plugins switched off."""
+    env = dict(env, JUPYTER_CONFIG_DIR=str(config_dir))
     code = ("from jupyter_server.serverapp import ServerApp\n"
             "from jupyterlab_server.config import get_static_page_config\n"
             "import json\n"
-            "app = ServerApp(); app.load_config_file()\n"
+            "app = ServerApp(); app.load_config_file(); app.find_server_extensions()\n"
             "print(json.dumps({'server': dict(app.jpserver_extensions),"
             " 'page': get_static_page_config(level='all').get('disabledExtensions', {})}))\n")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                          timeout=120, check=True).stdout
-    seen = json.loads(out.strip().splitlines()[-1])
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def test_jupyter_reads_the_learner_configuration_from_the_config_path(tmp_path):
+    """Does Jupyter itself, given the learner's environment, see the instructor tools off and
+    the Validate button answered by actlab, not by nbgrader's extension? (Asks jupyter_server's
+    own config loader in a fresh process, so a misspelt file or key would show up here rather
+    than in a learner's browser.)"""
+    seen = _seen_by_jupyter(lab.lab_command(REPO)[1], tmp_path)
     assert seen["server"]["nbgrader.server_extensions.formgrader"] is False
-    assert seen["server"]["nbgrader.server_extensions.validate_assignment"] is True
+    assert seen["server"]["nbgrader.server_extensions.validate_assignment"] is False
+    assert seen["server"]["actlab.validate_server"] is True
     assert seen["page"]["@jupyter/nbgrader:assignment-list"] is True
+
+
+def test_the_instructors_lab_keeps_nbgraders_tools_and_validates_as_grading_does(tmp_path):
+    """Does `actlab lab --instructor` keep formgrader and the assignment list, with the Validate
+    button answered by actlab's extension and nbgrader's own validate_assignment off?"""
+    seen = _seen_by_jupyter(lab.lab_command(REPO, instructor=True)[1], tmp_path)
+    assert seen["server"]["nbgrader.server_extensions.formgrader"] is True
+    assert seen["server"]["nbgrader.server_extensions.assignment_list"] is True
+    assert seen["server"]["nbgrader.server_extensions.validate_assignment"] is False
+    assert seen["server"]["actlab.validate_server"] is True
+    assert not seen["page"].get("@jupyter/nbgrader:formgrader")
 
 
 def test_chapters_open_as_jupytext_notebooks_and_lab_fetches_no_news():

@@ -342,6 +342,25 @@ def test_no_sandbox_mode_runs_the_same_runner():
     assert outcome["status"] == "ok" and _stdout(out.cells[0]) == "plain\n"
 
 
+def test_without_the_sandbox_the_kernel_keeps_the_users_process_limit_and_gets_the_others():
+    """Without the sandbox (a learner's Validate, --no-sandbox) the kernel runs as the user, and
+    RLIMIT_NPROC counts all the user's processes and threads: is the process limit left as the
+    user's own (so a desktop that already runs hundreds of threads can still start a kernel),
+    while the memory, file-size and CPU limits still apply?"""
+    import resource
+
+    out, outcome = execute_notebook(_notebook(
+        "import json, resource\n"
+        "print(json.dumps({name: resource.getrlimit(getattr(resource, name))[0] for name in\n"
+        "    ('RLIMIT_NPROC', 'RLIMIT_AS', 'RLIMIT_FSIZE', 'RLIMIT_CPU')}))"), None, FAST, sandbox=False)
+    assert outcome["status"] == "ok", outcome
+    limits = _report(out.cells[0])
+    assert limits["RLIMIT_NPROC"] == resource.getrlimit(resource.RLIMIT_NPROC)[0]
+    assert limits["RLIMIT_AS"] == FAST.memory_bytes
+    assert limits["RLIMIT_FSIZE"] == FAST.file_size_bytes
+    assert limits["RLIMIT_CPU"] == FAST.cpu_seconds
+
+
 def test_require_sandbox_refuses_without_bubblewrap_and_warns_with_no_sandbox(monkeypatch, capsys):
     """Without bubblewrap, does require_sandbox refuse with an install hint, and does
     --no-sandbox proceed with a loud warning instead?"""

@@ -22,7 +22,8 @@ def is_test_cell(cell) -> bool:
     return cell.get("cell_type") == "code" and bool(meta.get("grade")) and not meta.get("solution")
 
 
-def _delegation(ename: str, evalue: str) -> bool:
+def is_delegation(ename: str, evalue: str) -> bool:
+    """Whether an error is the import guard refusing a course module (:mod:`actlab.guard`)."""
     return ename in ("ImportError", "ModuleNotFoundError") and "actlab." in evalue
 
 
@@ -33,15 +34,17 @@ def reason(ename: str, evalue: str, cause: tuple[str, str] | None = None,
     text = " ".join(f"{ename}: {evalue}".split()) if evalue else ename
     if cause is not None:
         text += " (a cell above failed: " + " ".join(f"{cause[0]}: {cause[1]}".split()) + ")"
-    if _delegation(ename, evalue) or (cause is not None and _delegation(*cause)):
+    if is_delegation(ename, evalue) or (cause is not None and is_delegation(*cause)):
         text = "uses a course reference this problem set does not allow: " + text
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
-def test_reasons(nb) -> dict[str, str]:
-    """``grade_id -> why it failed`` for every autograded test cell that failed. A test that
-    failed on a missing name also cites the last error of the notebook's own cells above it
-    (a delegating import, a typo that stopped the definition)."""
+def failed_tests(nb) -> dict[str, tuple[str, str, tuple[str, str] | None]]:
+    """``grade_id -> (ename, evalue, cause)`` for every autograded test cell that failed.
+
+    ``cause`` is, for a test that failed on a missing name (``NameError``), the last error
+    ``(ename, evalue)`` of the notebook's own cells above it (a delegating import, a typo that
+    stopped the definition); otherwise None."""
     out = {}
     above = None
     for cell in nb.cells:
@@ -52,9 +55,16 @@ def test_reasons(nb) -> dict[str, str]:
             continue
         if errors:
             ename, evalue = str(errors[-1].get("ename", "Error")), str(errors[-1].get("evalue", ""))
-            out[cell.metadata["nbgrader"]["grade_id"]] = reason(
+            out[cell.metadata["nbgrader"]["grade_id"]] = (
                 ename, evalue, above if ename == "NameError" else None)
     return out
+
+
+def test_reasons(nb) -> dict[str, str]:
+    """``grade_id -> why it failed`` for every autograded test cell that failed
+    (:func:`failed_tests`, one line each)."""
+    return {gid: reason(ename, evalue, cause)
+            for gid, (ename, evalue, cause) in failed_tests(nb).items()}
 
 
 class HideTestDetails(NbGraderPreprocessor):

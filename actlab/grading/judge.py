@@ -492,12 +492,31 @@ def _verdict(exc, stdout: io.StringIO, start: float, filename: str, unavailable=
         name = getattr(exc, "name", None)
         if name in unavailable:
             evalue += f" (the notebook's `{name}` could not be graded: {unavailable[name]})"
-    lines = traceback.format_exception(type(exc), exc, exc.__traceback__)
-    # Keep the test's own frames and the error; the judge's machinery is noise.
-    kept = [ln for ln in lines if not ln.lstrip().startswith('File "' + os.path.dirname(__file__))]
+    frames = _test_frames(exc.__traceback__)
+    lines = ["Traceback (most recent call last):\n", *traceback.StackSummary.extract(frames).format()
+             ] if frames else []
+    lines += traceback.format_exception_only(type(exc), exc)
     out.update(ename=ename, evalue=evalue[:wire.MAX_MESSAGE_CHARS],
-               traceback=[ln.rstrip("\n") for ln in kept][-MAX_TRACEBACK_LINES:])
+               traceback=[ln.rstrip("\n") for ln in lines][-MAX_TRACEBACK_LINES:])
     return out
+
+
+def _test_frames(tb) -> list:
+    """The frames of a failed test worth showing: the test cell's and those of the helpers it
+    called, down to the first frame of the judge's machinery (a proxy: what lies below it is
+    plumbing, and the student's own frames are in the kernel), without the frames that ask to
+    be hidden with ``__tracebackhide__`` (as IPython hides them: ``quiet``, ``Checks``)."""
+    machinery = os.path.dirname(os.path.abspath(__file__)) + os.sep
+    kept = []
+    for frame, lineno in traceback.walk_tb(tb):
+        if os.path.abspath(frame.f_code.co_filename).startswith(machinery):
+            if kept:
+                break
+            continue  # the judge's frames that run the cell
+        if frame.f_locals.get("__tracebackhide__"):
+            continue
+        kept.append((frame, lineno))
+    return kept
 
 
 # ---------------------------------------------------------------------------------------

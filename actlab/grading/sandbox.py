@@ -98,7 +98,8 @@ class Limits:
     """Resource limits for one sandboxed notebook run.
 
     memory_bytes: RLIMIT_AS of each process, and the memory cgroup cap of the whole tree.
-    processes: RLIMIT_NPROC of the sandbox uid (threads count), and the pids cgroup cap.
+    processes: RLIMIT_NPROC of the sandbox uid (threads count), and the pids cgroup cap; not
+        applied without the sandbox (the kernel then runs as the user, see :func:`_limited`).
     file_size_bytes: RLIMIT_FSIZE (largest file any process may write).
     cpu_seconds: RLIMIT_CPU per process.
     cell_timeout: wall seconds per cell before the kernel is killed.
@@ -419,19 +420,23 @@ def _child_env(home: str) -> dict[str, str]:
     return env
 
 
-def _limited(command: list[str], limits: Limits, cgroups: "_CGroups | None") -> list[str]:
+def _limited(command: list[str], limits: Limits, cgroups: "_CGroups | None",
+             own_uid: bool = True) -> list[str]:
     """``command`` behind prlimit (rlimits inherited by the whole tree) and cgroup entry.
 
     Limits and cgroup membership are set by a small shell + prlimit in front of the
     command, not by preexec_fn, which is unsafe when the caller has threads (a Dask worker
     does). The command stays a list of words, so the kernel manager can append its own
-    arguments."""
+    arguments. ``own_uid`` False (no sandbox: the kernel runs as the user) leaves out the
+    process limit: RLIMIT_NPROC counts every process and thread of the uid, and a learner's
+    desktop (a browser alone) often runs more than :attr:`Limits.processes`, so the kernel
+    could not even start its own threads."""
     if not os.access(PRLIMIT, os.X_OK):  # only reachable with --no-sandbox
         return command
     prlimit = [
         PRLIMIT,
         f"--as={limits.memory_bytes}",
-        f"--nproc={limits.processes}",
+        *([f"--nproc={limits.processes}"] if own_uid else []),
         f"--fsize={limits.file_size_bytes}",
         f"--cpu={int(limits.cpu_seconds)}",
         "--core=0",
@@ -513,7 +518,7 @@ def execute_notebook(nb, workdir: str | None = None, limits: Limits | None = Non
             env = _child_env(str(scratch))
             env["PATH"] = os.environ.get("PATH", env["PATH"])
             launch = {"cwd": str(scratch / "submission")}
-        km = executor.SandboxKernelManager(_limited(command, limits, cgroups),
+        km = executor.SandboxKernelManager(_limited(command, limits, cgroups, own_uid=sandbox),
                                            connection_file=str(ipc_dir / "kernel.json"),
                                            owner_uid=uid if sandbox else None)
 
