@@ -221,7 +221,8 @@ def lab_command(root: Path = REPO_ROOT, *, instructor: bool = False, open_dir: P
     ensure_tools_on_path()  # the kernelspec starts `python` by name: this venv's must come first
     env = dict(os.environ)
     mine = LAB_CONFIG / ("instructor" if instructor else "learner")
-    env["JUPYTER_CONFIG_PATH"] = os.pathsep.join([str(mine), *filter(None, [env.get("JUPYTER_CONFIG_PATH")])])
+    env["JUPYTER_CONFIG_PATH"] = os.pathsep.join(
+        [str(mine), *filter(None, [env.get("JUPYTER_CONFIG_PATH")])])
     argv = [sys.executable, "-m", "jupyterlab",
             "--ServerApp.ip=127.0.0.1",
             f"--ServerApp.root_dir={root}",
@@ -274,7 +275,8 @@ def update_main(argv: Sequence[str] | None = None, prog: str = "actlab update") 
         prog=prog,
         description="Replace your copy of a problem set in mywork/ with the newer release in "
                     "exercises/, carrying your answers over; your old notebook is kept beside it.")
-    parser.add_argument("names", nargs="+", metavar="NAME", help="problem sets, e.g. ps2_saturation")
+    parser.add_argument("names", nargs="+", metavar="NAME",
+                        help="problem sets, e.g. ps2_saturation")
     parser.add_argument("--work", type=Path, default=REPO_ROOT / WORK_DIR_NAME)
     args = parser.parse_args(argv)
     status = 0

@@ -49,11 +49,13 @@ def validate_reply(path: Path) -> dict:
     except SchemaTooOldError:
         return {"success": False, "value": (
             f"The notebook '{path}' uses an old version of the nbgrader metadata format. Please "
-            f"**back up this notebook** and then update the metadata using:\n\nnbgrader update {path}\n")}
+            f"**back up this notebook** and then update the metadata using:\n\n"
+            f"nbgrader update {path}\n")}
     except SchemaTooNewError:
         return {"success": False, "value": (
             f"The notebook '{path}' uses a newer version of the nbgrader metadata format. Please "
-            "update your version of nbgrader to the latest version to be able to use this notebook.")}
+            "update your version of nbgrader to the latest version to be able to use this "
+            "notebook.")}
     except Exception:  # shown in the dialog, as nbgrader's handler shows it
         return {"success": False, "value": traceback.format_exc()}
     return {"success": True, "value": result}

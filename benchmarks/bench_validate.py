@@ -121,7 +121,8 @@ def main(argv=None) -> int:
                 seconds["grade"].append(timed(lambda: grade(path, name, course, sandbox)))
             med = {k: statistics.median(v) for k, v in seconds.items()}
             rows.append([name, *(f"{med[k]:.2f}" for k in seconds),
-                         f"{med['judged'] / med['stock']:.2f}", f"{med['judged'] / med['grade']:.2f}"])
+                         f"{med['judged'] / med['stock']:.2f}",
+                         f"{med['judged'] / med['grade']:.2f}"])
             ratios.append((med["judged"] / med["stock"], med["judged"] / med["grade"]))
     print(f"median seconds of {args.repeat} runs per notebook (instructor's answers); grading "
           f"{'in the bubblewrap sandbox' if sandbox else 'without the sandbox'}")

@@ -378,8 +378,8 @@ def running_jupyter(argv: list[str], *, port: int, token: str, cwd: Path, env: d
                 except OSError:
                     if proc.poll() is not None or time.monotonic() > deadline:
                         log.flush()
-                        raise RuntimeError(f"{argv[0]} did not start:\n"
-                                           + Path(log_path).read_text(errors="replace")[-3000:]) from None
+                        tail = Path(log_path).read_text(errors="replace")[-3000:]
+                        raise RuntimeError(f"{argv[0]} did not start:\n{tail}") from None
                     time.sleep(0.3)
             yield url
         finally:

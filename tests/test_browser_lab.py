@@ -74,8 +74,9 @@ def _learner_copy(root: Path) -> Path:
     for cell in nb.cells:
         gid = cell.metadata.get("nbgrader", {}).get("grade_id")
         if cell.metadata.get("nbgrader", {}).get("solution") and gid != "sigmoid":
-            cell.source = "\n".join(line for line in answers[gid].splitlines()
-                                    if "### BEGIN SOLUTION" not in line and "### END SOLUTION" not in line)
+            cell.source = "\n".join(
+                line for line in answers[gid].splitlines()
+                if "### BEGIN SOLUTION" not in line and "### END SOLUTION" not in line)
     nbformat.write(nb, path)
     return path
 
@@ -210,7 +211,8 @@ def test_wrong_function_fails_and_the_dialog_names_the_cell_and_the_message(note
     assert "The following cell failed:" in text
     assert 'check = Checks("sigmoid")' in text
     # The course's message first, then where in the test cell.
-    assert "AssertionError: sigmoid warns at |x| <= 1e4 (float64): 'overflow encountered in exp'" in text
+    assert ("AssertionError: sigmoid warns at |x| <= 1e4 (float64): "
+            "'overflow encountered in exp'") in text
     assert text.index("sigmoid warns at") < text.index('File "<test test_sigmoid>"')
 
 

@@ -352,7 +352,8 @@ def test_without_the_sandbox_the_kernel_keeps_the_users_process_limit_and_gets_t
     out, outcome = execute_notebook(_notebook(
         "import json, resource\n"
         "print(json.dumps({name: resource.getrlimit(getattr(resource, name))[0] for name in\n"
-        "    ('RLIMIT_NPROC', 'RLIMIT_AS', 'RLIMIT_FSIZE', 'RLIMIT_CPU')}))"), None, FAST, sandbox=False)
+        "    ('RLIMIT_NPROC', 'RLIMIT_AS', 'RLIMIT_FSIZE', 'RLIMIT_CPU')}))"),
+        None, FAST, sandbox=False)
     assert outcome["status"] == "ok", outcome
     limits = _report(out.cells[0])
     assert limits["RLIMIT_NPROC"] == resource.getrlimit(resource.RLIMIT_NPROC)[0]

@@ -74,7 +74,8 @@ def test_failing_notebook_exits_1_and_names_the_failing_cell(tmp_path):
     assert "VALIDATION FAILED ON 1 CELL(S)!" in proc.stdout
     error = proc.stdout.split("The error was:", 1)[1].strip().splitlines()
     assert error[0].strip() == "AssertionError: xor_net([1, 1]) predicted 1, XOR is 0", error
-    assert 'File "<test test_xor_net>"' in proc.stdout and "predicted {p}, XOR is {want}" in proc.stdout
+    assert 'File "<test test_xor_net>"' in proc.stdout
+    assert "predicted {p}, XOR is {want}" in proc.stdout
     assert "actlab/grading" not in proc.stdout and "Traceback" not in proc.stdout
 
 
@@ -152,7 +153,8 @@ def _test_cells(nb) -> dict[str, str]:
     """grade_id -> source of the autograded test cells of ``nb``."""
     from actlab.grading.feedback import is_test_cell
 
-    return {c.metadata["nbgrader"]["grade_id"]: c.source.strip() for c in nb.cells if is_test_cell(c)}
+    return {c.metadata["nbgrader"]["grade_id"]: c.source.strip()
+            for c in nb.cells if is_test_cell(c)}
 
 
 def _printed(nb) -> dict[str, list[list[str]]]:
@@ -228,7 +230,8 @@ def _grade_all(base: Path) -> dict[str, dict]:
         graded[key] = {
             "scores": {r["grade_id"]: [float(r["score"] or 0), float(r["max_score"])]
                        for r in rows if r["student_id"] == student},
-            "outputs": _printed(nbformat.read(autograded, as_version=4)) if autograded.is_file() else {}}
+            "outputs": (_printed(nbformat.read(autograded, as_version=4))
+                        if autograded.is_file() else {})}
     return graded
 
 
@@ -288,7 +291,8 @@ def test_an_answer_breaking_a_stated_rule_fails_validation(breaker, zoo):
     # The course's message first (the exception as the test raised it), never a traceback.
     assert re.match(r"[A-Za-z]+: \S", failed[breaker.fails]), failed[breaker.fails]
     # Validate wraps long lines of the message to the report's width.
-    assert " ".join(breaker.says.split()) in " ".join(failed[breaker.fails].split()), failed[breaker.fails]
+    message = failed[breaker.fails]
+    assert " ".join(breaker.says.split()) in " ".join(message.split()), message
 
 
 @pytest.mark.parametrize("round_", ROUNDS, ids=lambda r: f"{r[0]}:{'+'.join(r[2])}")
@@ -347,8 +351,9 @@ def test_a_failure_says_the_message_first_then_why_a_name_is_missing_then_where(
     answer.outputs = [error("ImportError", refused)]
     uses_expit = nbgrader_cell("from scipy.special import expit\nassert f(1) == expit(1)", "test_f",
                                grade=True, points=1)
-    uses_expit.outputs = [error("NameError", "name 'expit' is not defined",
-                                ['  File "<test test_f>", line 2, in <module>\n    assert f(1) == expit(1)'])]
+    uses_expit.outputs = [error(
+        "NameError", "name 'expit' is not defined",
+        ['  File "<test test_f>", line 2, in <module>\n    assert f(1) == expit(1)'])]
     needs_sigmoid = nbgrader_cell("assert sigmoid(0) == 0.5", "test_sigmoid", grade=True, points=1)
     needs_sigmoid.outputs = [error("NameError", "name 'sigmoid' is not defined")]
     passes = nbgrader_cell("assert True", "test_ok", grade=True, points=1)
@@ -360,7 +365,8 @@ def test_a_failure_says_the_message_first_then_why_a_name_is_missing_then_where(
     assert expit_text[0] == "NameError: name 'expit' is not defined"
     assert "exists only because a test cell imports" in " ".join(expit_text)
     assert "cell above" not in " ".join(expit_text) and "course module" not in " ".join(expit_text)
-    assert expit_text[-2:] == ['  File "<test test_f>", line 2, in <module>', "    assert f(1) == expit(1)"]
+    assert expit_text[-2:] == ['  File "<test test_f>", line 2, in <module>',
+                               "    assert f(1) == expit(1)"]
     sigmoid_text = explained["test_sigmoid"].splitlines()
     assert sigmoid_text[0] == "NameError: name 'sigmoid' is not defined"
     assert " ".join(refused.split()) in " ".join(" ".join(sigmoid_text).split())

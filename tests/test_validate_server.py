@@ -73,7 +73,8 @@ def server(tmp_path_factory):
 def _request(server, route: str, method: str = "GET", **params) -> dict:
     url, token, _ = server
     query = urllib.parse.urlencode(params)
-    request = urllib.request.Request(f"{url}/{route}?{query}", method=method, data=b"" if method == "POST" else None,
+    request = urllib.request.Request(f"{url}/{route}?{query}", method=method,
+                                     data=b"" if method == "POST" else None,
                                      headers={"Authorization": f"token {token}"})
     with urllib.request.urlopen(request, timeout=300) as reply:
         return json.loads(reply.read())
@@ -121,7 +122,8 @@ def test_the_server_keeps_answering_while_it_validates_and_a_correct_notebook_pa
 
 def test_a_path_outside_the_servers_root_is_refused(server):
     """Is a notebook outside the server's root refused (403), as nbgrader refuses it?"""
-    outside = shutil.copy(REPO / "exercises" / NAME / f"{NAME}.ipynb", server[2].parent / "outside.ipynb")
+    outside = shutil.copy(REPO / "exercises" / NAME / f"{NAME}.ipynb",
+                          server[2].parent / "outside.ipynb")
     with pytest.raises(urllib.error.HTTPError) as err:
         _request(server, "assignments/validate", "POST", path=f"../{Path(outside).name}")
     assert err.value.code == 403

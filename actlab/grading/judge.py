@@ -493,8 +493,8 @@ def _verdict(exc, stdout: io.StringIO, start: float, filename: str, unavailable=
         if name in unavailable:
             evalue += f" (the notebook's `{name}` could not be graded: {unavailable[name]})"
     frames = _test_frames(exc.__traceback__)
-    lines = ["Traceback (most recent call last):\n", *traceback.StackSummary.extract(frames).format()
-             ] if frames else []
+    lines = (["Traceback (most recent call last):\n",
+              *traceback.StackSummary.extract(frames).format()] if frames else [])
     lines += traceback.format_exception_only(type(exc), exc)
     out.update(ename=ename, evalue=evalue[:wire.MAX_MESSAGE_CHARS],
                traceback=[ln.rstrip("\n") for ln in lines][-MAX_TRACEBACK_LINES:])
