@@ -128,6 +128,22 @@ def _write_releases(work_dir: Path, releases: dict[str, str]) -> None:
                                           encoding="utf-8")
 
 
+def answers_in(nb: nbformat.NotebookNode) -> dict[str, str]:
+    """grade_id -> source of a notebook's answer cells (nbgrader's solution cells)."""
+    return {c.metadata["nbgrader"]["grade_id"]: c.source for c in nb.cells
+            if c.metadata.get("nbgrader", {}).get("solution")}
+
+
+def write_answers(nb: nbformat.NotebookNode, answers: dict[str, str]) -> nbformat.NotebookNode:
+    """Write ``answers`` (grade_id -> source) into the answer cells of those ids, in place;
+    answer cells not named keep their source. Returns ``nb``."""
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("solution") and meta.get("grade_id") in answers:
+            cell.source = answers[meta["grade_id"]]
+    return nb
+
+
 def _locked_sources(path: Path) -> dict[str, str]:
     """grade_id -> source of a notebook's read-only cells (instructions, tests, set-up)."""
     nb = nbformat.read(path, as_version=4)
@@ -183,14 +199,8 @@ def take_release(name: str, release_dir: Path, work_dir: Path) -> tuple[Path, Pa
     mine = work_dir / name / f"{name}.ipynb"
     if not mine.is_file():
         raise FileNotFoundError(f"no work copy {mine} to update; `actlab lab` creates it")
-    old = nbformat.read(mine, as_version=4)
-    answers = {c.metadata["nbgrader"]["grade_id"]: c.source for c in old.cells
-               if c.metadata.get("nbgrader", {}).get("solution")}
-    new = nbformat.read(released[name], as_version=4)
-    for cell in new.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if meta.get("solution") and meta.get("grade_id") in answers:
-            cell.source = answers[meta["grade_id"]]
+    answers = answers_in(nbformat.read(mine, as_version=4))
+    new = write_answers(nbformat.read(released[name], as_version=4), answers)
     kept = mine.with_name(f"{name}.before-update-{time.strftime('%Y%m%d-%H%M%S')}.ipynb")
     shutil.move(mine, kept)
     nbformat.write(new, mine)

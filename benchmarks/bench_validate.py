@@ -35,21 +35,17 @@ from pathlib import Path
 import nbformat
 from tabulate import tabulate
 
+from actlab.lab import answers_in, write_answers
+
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 
 
 def answered(name: str) -> nbformat.NotebookNode:
     """The released notebook of ``name`` with the instructor's answers written in."""
-    source = nbformat.read(REPO / "solutions" / name / f"{name}.ipynb", as_version=4)
-    answers = {c.metadata["nbgrader"]["grade_id"]: c.source for c in source.cells
-               if c.metadata.get("nbgrader", {}).get("solution")}
-    nb = nbformat.read(REPO / "exercises" / name / f"{name}.ipynb", as_version=4)
-    for cell in nb.cells:
-        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if cell.metadata.get("nbgrader", {}).get("solution") and gid in answers:
-            cell.source = answers[gid]
-    return nb
+    answers = answers_in(nbformat.read(REPO / "solutions" / name / f"{name}.ipynb", as_version=4))
+    return write_answers(nbformat.read(REPO / "exercises" / name / f"{name}.ipynb", as_version=4),
+                         answers)
 
 
 def timed(fn) -> float:

@@ -3,7 +3,8 @@
 Each entry replaces one solution cell (named by its ``grade_id``) of an instructor notebook in
 ``solutions/``. A :class:`Bug` must lose the points of the test cell ``fails`` (and may drag down
 the cells listed in ``may_also_fail``, which call the same function); every other test cell must
-still pass. An :class:`Alternative` is a different correct answer and must pass every test cell.
+still pass. A bug that breaks a rule the notebook states names it (``rule``); Validate must catch
+it as well. An :class:`Alternative` is a different correct answer and must pass every test cell.
 ``tests/test_assignments.py`` runs them.
 """
 
@@ -21,6 +22,9 @@ class Bug:
     why: str
     source: str
     may_also_fail: tuple[str, ...] = field(default=())
+    #: the rule the notebook states and this answer breaks, if any: then a visible test must
+    #: catch it too, and ``tests/stated_rules.py`` counts it among its rule breaks.
+    rule: str = ""
 
     @property
     def id(self) -> str:
@@ -72,7 +76,7 @@ BUGS: list[Bug] = [
             for w, b in zip(weights, biases):
                 h = h @ w + b
             return h
-    ''')),
+    '''), rule="different lengths raise ValueError"),
     Bug(PS1, "collapse_linear", "test_collapse_linear", "biases simply added", _s('''
         def collapse_linear(weights, biases):
             if len(weights) == 0 or len(weights) != len(biases):
@@ -203,7 +207,7 @@ BUGS: list[Bug] = [
             if z.size == 0:
                 raise ValueError("empty")
             return float(np.mean(grad_fn(z) <= tol))
-    ''')),
+    '''), rule="strictly below tol"),
     Bug(PS2, "saturated_fraction", "test_saturated_fraction", "ignores tol", _s('''
         def saturated_fraction(z, grad_fn, tol=1e-3):
             z = np.asarray(z, dtype=float)
@@ -224,7 +228,7 @@ BUGS: list[Bug] = [
             x = as_float_array(x)
             x[x < 0] = 0
             return x
-    ''')),
+    '''), rule="the input is never modified"),
     Bug(PS3, "relu", "test_relu", "integers stay integers", _s('''
         def relu(x):
             x = np.asarray(x)
@@ -238,7 +242,7 @@ BUGS: list[Bug] = [
     Bug(PS3, "relu_grad", "test_relu_grad", "returns booleans", _s('''
         def relu_grad(x):
             return as_float_array(x) > 0
-    ''')),
+    '''), rule="0.0 and 1.0, not booleans"),
     Bug(PS3, "relu_grad", "test_relu_grad", "heaviside with 0.5 at 0", _s('''
         def relu_grad(x):
             return np.heaviside(as_float_array(x), 0.5)
@@ -337,7 +341,7 @@ BUGS: list[Bug] = [
         def elu(x, alpha=1.0):
             x = as_float_array(x)
             return np.where(x > 0, x, x.dtype.type(alpha) * (np.exp(np.minimum(x, 0)) - 1))
-    ''')),
+    '''), rule="accurate near 0"),
     Bug(PS4, "elu_grad", "test_elu_grad", "ignores alpha", _s('''
         def elu_grad(x, alpha=1.0):
             x = as_float_array(x)
@@ -352,7 +356,7 @@ BUGS: list[Bug] = [
         def selu(x):
             x = as_float_array(x)
             return x.dtype.type(1.0507) * np.where(x > 0, x, x.dtype.type(1.6733) * np.expm1(np.minimum(x, 0)))
-    ''')),
+    '''), rule="the constants to full precision"),
     Bug(PS4, "selu", "test_selu", "scale applied to the positive side only", _s('''
         def selu(x):
             x = as_float_array(x)
@@ -379,7 +383,7 @@ BUGS: list[Bug] = [
         def swish(x, beta=1.0):
             x = as_float_array(x)
             return x / (1 + np.exp(-beta * x))
-    ''')),
+    '''), rule="no RuntimeWarning"),
     Bug(PS4, "swish_grad", "test_swish_grad", "beta missing in the second term", _s('''
         def swish_grad(x, beta=1.0):
             x = as_float_array(x)

@@ -45,6 +45,7 @@ import numpy as np
 import yaml
 
 from actlab.grading.course import CONFIG_NAME, load_course, unpack_folder
+from actlab.lab import answers_in, write_answers
 
 REPO = Path(__file__).resolve().parent.parent
 REFERENCE_DIR = Path(__file__).resolve().parent / "reference"
@@ -154,6 +155,18 @@ def demo_submission(release_nb_path: Path | str, kind: str) -> bytes:
                         and "NotImplementedError" not in ln]
                 cell.source = "\n".join(keep + [body])
     return nbformat.writes(nb).encode()
+
+
+def instructor_answers(name: str) -> dict[str, str]:
+    """grade_id -> source of the answer cells of problem set ``name``'s instructor notebook."""
+    return answers_in(nbformat.read(REPO / "solutions" / name / f"{name}.ipynb", as_version=4))
+
+
+def answered(name: str, answers: dict[str, str] | None = None) -> nbformat.NotebookNode:
+    """The released notebook of problem set ``name`` (``exercises/``) with the instructor's
+    answers written in, except those given in ``answers`` (grade_id -> source)."""
+    nb = nbformat.read(REPO / "exercises" / name / f"{name}.ipynb", as_version=4)
+    return write_answers(nb, {**instructor_answers(name), **(answers or {})})
 
 
 def read_csv_rows(path: Path | str) -> list[dict]:

@@ -1,10 +1,12 @@
 """A zoo of learner answers that each break one rule a problem-set notebook states.
 
-"Validate tells the truth": when Validate (``actlab validate``, the Lab's button) says a notebook passes, no point is lost
-for a rule that the notebook states. So every answer below, which is plausible and breaks one
-stated rule (``rule`` quotes or paraphrases where the notebook states it), must fail
-validation, in the test cell ``fails`` (and, where ``says`` is given, with that text in its
-message). ``tests/test_validate.py`` validates each one for real, as grading judges it.
+"Validate tells the truth": when Validate (``actlab validate``, the Lab's button) says a
+notebook passes, no point is lost for a rule that the notebook states. So every answer below,
+which is plausible and breaks one stated rule (``rule`` quotes or paraphrases where the
+notebook states it), must fail validation, in the test cell ``fails`` (and, where ``says`` is
+given, with that text in its message). The bugs of the bug zoo that name a stated rule
+(``Bug.rule`` in ``tests/assignment_bugs.py``) are rule breaks too, written there once.
+``tests/test_validate.py`` validates each one for real, as grading judges it.
 The correct answers written differently from the instructor's (``ALTERNATIVES`` of the bug zoo,
 ``tests/assignment_bugs.py``, plus the ones below) must pass validation and grading.
 """
@@ -12,10 +14,9 @@ The correct answers written differently from the instructor's (``ALTERNATIVES`` 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from textwrap import dedent
 
 from assignment_bugs import ALTERNATIVES as BUG_ZOO_ALTERNATIVES
-from assignment_bugs import Alternative
+from assignment_bugs import BUGS, PS1, PS2, PS3, PS4, PS5, SLOW_BUGS, Alternative, _s
 
 
 @dataclass(frozen=True)
@@ -32,22 +33,10 @@ class RuleBreak:
         return f"{self.assignment}:{self.cell}:{self.rule}"
 
 
-def _s(text: str) -> str:
-    return dedent(text).strip("\n")
-
-
-PS1, PS2, PS3, PS4, PS5 = ("ps1_nonlinearity", "ps2_saturation", "ps3_relu", "ps4_variants",
-                           "ps5_custom")
-
 RULE_BREAKS: list[RuleBreak] = [
+    *(RuleBreak(bug.assignment, bug.cell, bug.fails, bug.rule, bug.source)
+      for bug in (*BUGS, *SLOW_BUGS) if bug.rule),
     # ---------------------------------------------------------------- ps1
-    RuleBreak(PS1, "affine_stack", "test_affine_stack", "different lengths raise ValueError", _s('''
-        def affine_stack(x, weights, biases):
-            h = np.asarray(x)
-            for w, b in zip(weights, biases):
-                h = h @ w + b
-            return h
-    ''')),
     RuleBreak(PS1, "affine_stack", "test_affine_stack", "no layers return x", _s('''
         def affine_stack(x, weights, biases):
             if len(weights) != len(biases):
@@ -131,13 +120,6 @@ RULE_BREAKS: list[RuleBreak] = [
                 raise ValueError("z must be 1-D")
             return np.prod(grad_fn(z))
     ''')),
-    RuleBreak(PS2, "saturated_fraction", "test_saturated_fraction", "strictly below tol", _s('''
-        def saturated_fraction(z, grad_fn, tol=1e-3):
-            z = np.asarray(z, dtype=float)
-            if z.size == 0:
-                raise ValueError("empty")
-            return float(np.mean(grad_fn(z) <= tol))
-    ''')),
     RuleBreak(PS2, "saturated_fraction", "test_saturated_fraction", "empty z raises ValueError", _s('''
         def saturated_fraction(z, grad_fn, tol=1e-3):
             z = np.asarray(z, dtype=float)
@@ -147,16 +129,6 @@ RULE_BREAKS: list[RuleBreak] = [
     RuleBreak(PS3, "relu", "test_relu", "integers give float64", _s('''
         def relu(x):
             return np.maximum(np.asarray(x), 0)
-    ''')),
-    RuleBreak(PS3, "relu", "test_relu", "the input is never modified", _s('''
-        def relu(x):
-            x = as_float_array(x)
-            x[x < 0] = 0
-            return x
-    ''')),
-    RuleBreak(PS3, "relu_grad", "test_relu_grad", "0.0 and 1.0, not booleans", _s('''
-        def relu_grad(x):
-            return as_float_array(x) > 0
     ''')),
     RuleBreak(PS3, "sparsity", "test_sparsity", "exactly 0", _s('''
         def sparsity(a):
@@ -186,30 +158,15 @@ RULE_BREAKS: list[RuleBreak] = [
             x = as_float_array(x)
             return x * np.where(x > 0, 1.0, alpha)
     ''')),
-    RuleBreak(PS4, "elu", "test_elu", "accurate near 0", _s('''
-        def elu(x, alpha=1.0):
-            x = as_float_array(x)
-            return np.where(x > 0, x, x.dtype.type(alpha) * (np.exp(np.minimum(x, 0)) - 1))
-    ''')),
     RuleBreak(PS4, "elu_grad", "test_elu_grad", "no RuntimeWarning", _s('''
         def elu_grad(x, alpha=1.0):
             x = as_float_array(x)
             return np.where(x > 0, x.dtype.type(1), x.dtype.type(alpha) * np.exp(x))
     ''')),
-    RuleBreak(PS4, "selu", "test_selu", "the constants to full precision", _s('''
-        def selu(x):
-            x = as_float_array(x)
-            return x.dtype.type(1.0507) * np.where(x > 0, x, x.dtype.type(1.6733) * np.expm1(np.minimum(x, 0)))
-    ''')),
     RuleBreak(PS4, "gelu", "test_gelu", "float32 stays float32", _s('''
         def gelu(x):
             x = as_float_array(x)
             return 0.5 * x * (1 + special.erf(x / np.sqrt(2)))
-    ''')),
-    RuleBreak(PS4, "swish", "test_swish", "no RuntimeWarning", _s('''
-        def swish(x, beta=1.0):
-            x = as_float_array(x)
-            return x / (1 + np.exp(-beta * x))
     ''')),
     RuleBreak(PS4, "mish", "test_mish", "softplus without overflow", _s('''
         def mish(x):

@@ -31,6 +31,7 @@ from assignment_bugs import ALTERNATIVES, BUGS, SLOW_BUGS, Bug
 from helpers import ASSIGNMENTS
 
 from actlab.grading.course import ensure_tools_on_path, load_course
+from actlab.lab import write_answers
 
 REPO = Path(__file__).resolve().parent.parent
 SOLUTIONS = REPO / "solutions"
@@ -314,12 +315,7 @@ def test_student_version_hides_answers_and_hidden_tests(name):
 
 def _fill(student_nb, answers: dict[str, str]):
     """A copy of a student notebook with some answer cells written (by grade_id)."""
-    nb = nbformat.from_dict(json.loads(json.dumps(student_nb)))
-    for cell in nb.cells:
-        gid = _meta(cell).get("grade_id")
-        if _meta(cell).get("solution") and gid in answers:
-            cell.source = answers[gid]
-    return nb
+    return write_answers(nbformat.from_dict(json.loads(json.dumps(student_nb))), answers)
 
 
 def _instructor_answers(name: str, only: tuple[str, ...] | None = None) -> dict[str, str]:

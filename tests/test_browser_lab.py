@@ -27,10 +27,10 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from helpers import free_loopback_port, running_jupyter
+from helpers import free_loopback_port, instructor_answers, running_jupyter
 from test_browser import CHROMIUM, CHROMIUM_ARGS
 
-from actlab.lab import lab_command, sync_work_copy
+from actlab.lab import lab_command, sync_work_copy, write_answers
 
 REPO = Path(__file__).resolve().parent.parent
 SHOTS = REPO / "artifacts" / "lab"
@@ -67,17 +67,11 @@ def _learner_copy(root: Path) -> Path:
     """mywork/ as `make lab` makes it, with problem set 2 answered except for sigmoid."""
     sync_work_copy(REPO / "exercises", root / "mywork")
     path = root / "mywork" / NAME / f"{NAME}.ipynb"
-    answers = {c.metadata["nbgrader"]["grade_id"]: c.source
-               for c in nbformat.read(REPO / "solutions" / NAME / f"{NAME}.ipynb", 4).cells
-               if c.metadata.get("nbgrader", {}).get("solution")}
-    nb = nbformat.read(path, 4)
-    for cell in nb.cells:
-        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if cell.metadata.get("nbgrader", {}).get("solution") and gid != "sigmoid":
-            cell.source = "\n".join(
-                line for line in answers[gid].splitlines()
-                if "### BEGIN SOLUTION" not in line and "### END SOLUTION" not in line)
-    nbformat.write(nb, path)
+    markers = ("### BEGIN SOLUTION", "### END SOLUTION")
+    answers = {gid: "\n".join(line for line in source.splitlines()
+                               if not any(marker in line for marker in markers))
+               for gid, source in instructor_answers(NAME).items() if gid != "sigmoid"}
+    nbformat.write(write_answers(nbformat.read(path, 4), answers), path)
     return path
 
 

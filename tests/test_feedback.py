@@ -21,7 +21,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from helpers import nbgrader_cell
+from helpers import answered, nbgrader_cell
 
 from actlab.grading import feedback
 from actlab.grading.sandbox import bwrap_available
@@ -67,15 +67,7 @@ def graded(tmp_path_factory):
     (course / "solutions").mkdir(parents=True)
     shutil.copy(REPO / "nbgrader_config.py", course / "nbgrader_config.py")
     shutil.copytree(REPO / "solutions" / NAME, course / "solutions" / NAME)
-    source = nbformat.read(REPO / "solutions" / NAME / f"{NAME}.ipynb", as_version=4)
-    nb = nbformat.read(REPO / "exercises" / NAME / f"{NAME}.ipynb", as_version=4)
-    answers = {c.metadata["nbgrader"]["grade_id"]: c.source for c in source.cells
-               if c.metadata.get("nbgrader", {}).get("solution")}
-    answers["saturated_fraction"] = ONLY_SOME_TOLERANCES
-    for cell in nb.cells:
-        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if cell.metadata.get("nbgrader", {}).get("solution"):
-            cell.source = answers[gid]
+    nb = answered(NAME, {"saturated_fraction": ONLY_SOME_TOLERANCES})
     folder = course / "submitted" / STUDENT / NAME
     folder.mkdir(parents=True)
     nbformat.write(nb, folder / f"{NAME}.ipynb")
@@ -90,6 +82,7 @@ def graded(tmp_path_factory):
     proc = subprocess.run([sys.executable, "-m", "nbgrader", "generate_feedback", NAME,
                            "--student", STUDENT], cwd=course, env=env, capture_output=True,
                           text=True, timeout=300)
+    source = nbformat.read(REPO / "solutions" / NAME / f"{NAME}.ipynb", as_version=4)
     return {"course": course, "out": out, "proc": proc, "hidden": _hidden_names(source)}
 
 

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from helpers import answered
 from stated_rules import ALTERNATIVES, RULE_BREAKS
 
 REPO = Path(__file__).resolve().parent.parent
@@ -40,15 +41,7 @@ def _validate(path: Path, cwd: Path) -> subprocess.CompletedProcess:
 
 def _filled(tmp_path: Path, answers: dict[str, str] | None = None) -> Path:
     """The released notebook with the instructor's answers (or ``answers``) written in."""
-    source = nbformat.read(REPO / "solutions" / NAME / f"{NAME}.ipynb", as_version=4)
-    given = {c.metadata["nbgrader"]["grade_id"]: c.source for c in source.cells
-             if c.metadata.get("nbgrader", {}).get("solution")}
-    given.update(answers or {})
-    nb = nbformat.read(REPO / "exercises" / NAME / f"{NAME}.ipynb", as_version=4)
-    for cell in nb.cells:
-        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if cell.metadata.get("nbgrader", {}).get("solution") and gid in given:
-            cell.source = given[gid]
+    nb = answered(NAME, answers)
     path = tmp_path / "Downloads" / f"{NAME}.ipynb"
     path.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, path)
@@ -105,23 +98,6 @@ def test_missing_file_or_non_notebook_exits_2(tmp_path):
 # --------------------------------------------------------------------------------------------
 # Validate tells the truth: the zoo of answers, validated and graded
 # --------------------------------------------------------------------------------------------
-
-
-def _instructor_answers(name: str) -> dict[str, str]:
-    nb = nbformat.read(REPO / "solutions" / name / f"{name}.ipynb", as_version=4)
-    return {c.metadata["nbgrader"]["grade_id"]: c.source for c in nb.cells
-            if c.metadata.get("nbgrader", {}).get("solution")}
-
-
-def _learner_notebook(name: str, answers: dict[str, str]):
-    """The released notebook with the instructor's answers, except those in ``answers``."""
-    given = {**_instructor_answers(name), **answers}
-    nb = nbformat.read(REPO / "exercises" / name / f"{name}.ipynb", as_version=4)
-    for cell in nb.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if meta.get("solution") and meta.get("grade_id") in given:
-            cell.source = given[meta["grade_id"]]
-    return nb
 
 
 def _rounds() -> list[tuple[str, dict[str, str], list[str]]]:
@@ -181,7 +157,7 @@ def _validate_all(base: Path) -> dict[str, dict]:
 
     def one(index: int, key: str) -> dict:
         name, answers = ZOO[key]
-        nb = _learner_notebook(name, answers)
+        nb = answered(name, answers)
         path = base / "validated" / f"z{index:03d}" / f"{name}.ipynb"
         path.parent.mkdir(parents=True)
         nbformat.write(nb, path)
@@ -214,7 +190,7 @@ def _grade_all(base: Path) -> dict[str, dict]:
     for index, (name, answers) in enumerate(ZOO.values()):
         folder = base / "submitted" / f"z{index:03d}" / name
         folder.mkdir(parents=True)
-        nbformat.write(_learner_notebook(name, answers), folder / f"{name}.ipynb")
+        nbformat.write(answered(name, answers), folder / f"{name}.ipynb")
     flags = [] if bwrap_available() else ["--no-sandbox"]
     code = cli.main([str(base / "submitted"), "--course", str(REPO), "--out", str(base / "out"),
                      "--workers", "2", "--quiet", "--no-gradebook", *flags])
@@ -311,7 +287,7 @@ def test_correct_answers_written_differently_keep_every_point_when_graded(round_
     graded = zoo[f"alternatives:{name}:{'+'.join(whys)}"]["graded"]["scores"]
     assert graded, "not graded"
     lost = {gid: score for gid, score in graded.items()
-            if gid in _test_cells(_learner_notebook(name, {})) and score[0] < score[1]}
+            if gid in _test_cells(answered(name, {})) and score[0] < score[1]}
     assert not lost, f"{whys} lost points: {lost}"
 
 
@@ -323,7 +299,7 @@ def test_validate_and_grading_give_every_test_cell_the_same_verdict(key, zoo):
     name, _ = ZOO[key]
     validated, graded = zoo[key]["validated"], zoo[key]["graded"]["scores"]
     assert not validated.get("error") and not validated["changed"], validated
-    tests = _test_cells(_learner_notebook(name, {}))
+    tests = _test_cells(answered(name, {}))
     assert set(tests) <= set(graded), f"not graded: {sorted(set(tests) - set(graded))}"
     fails_validate = {gid for gid in tests if gid in validated["failed"]}
     loses_points = {gid for gid in tests if graded[gid][0] < graded[gid][1]}

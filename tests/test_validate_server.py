@@ -23,7 +23,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from helpers import free_loopback_port, running_jupyter
+from helpers import answered, free_loopback_port, running_jupyter
 from stated_rules import RULE_BREAKS
 
 from actlab.lab import lab_command
@@ -37,15 +37,7 @@ pytestmark = [pytest.mark.grading, pytest.mark.xdist_group("validate-server")]
 def _notebook(folder: Path, file: str, answers: dict[str, str]) -> str:
     """The released problem set 2 with the instructor's answers, except ``answers``; its path
     relative to the server's root."""
-    given = {c.metadata["nbgrader"]["grade_id"]: c.source
-             for c in nbformat.read(REPO / "solutions" / NAME / f"{NAME}.ipynb", 4).cells
-             if c.metadata.get("nbgrader", {}).get("solution")}
-    given.update(answers)
-    nb = nbformat.read(REPO / "exercises" / NAME / f"{NAME}.ipynb", 4)
-    for cell in nb.cells:
-        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if cell.metadata.get("nbgrader", {}).get("solution") and gid in given:
-            cell.source = given[gid]
+    nb = answered(NAME, answers)
     path = folder / "work" / file
     path.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, path)
