@@ -52,7 +52,10 @@ def autograded_directory(course) -> Path:
     return Path(course.root) / cd.get("autograded_directory", "autograded")
 
 
-def _read(path: Path) -> tuple[list[str], list[list[str]]]:
+def _read(path: Path, required: tuple[str, ...] = (), kind: str = "",
+          how: str = "") -> tuple[list[str], list[list[str]]]:
+    """The header and rows of the CSV file at ``path``; a header without the ``required``
+    columns is refused as not being ``kind``, with ``how`` to get the right file."""
     try:
         with open(path, newline="", encoding="utf-8-sig") as fh:
             rows = list(csv.reader(fh))
@@ -60,6 +63,9 @@ def _read(path: Path) -> tuple[list[str], list[list[str]]]:
         raise HandBackError(f"cannot read {path}: {exc}") from None
     if not rows:
         raise HandBackError(f"{path} is empty")
+    missing = [c for c in required if c not in rows[0]]
+    if missing:
+        raise HandBackError(f"{path} is not {kind} (no {', '.join(missing)} column); {how}")
     return rows[0], rows[1:]
 
 
@@ -91,11 +97,8 @@ class CanvasGradebook:
 
     @classmethod
     def read(cls, path: Path) -> "CanvasGradebook":
-        header, rows = _read(path)
-        missing = [c for c in ("Student", "ID") if c not in header]
-        if missing:
-            raise HandBackError(f"{path} is not a Canvas gradebook export (no {', '.join(missing)} "
-                                "column); export it from Grades → Export → Export Entire Gradebook")
+        header, rows = _read(path, ("Student", "ID"), "a Canvas gradebook export",
+                             "export it from Grades → Export → Export Entire Gradebook")
         assignments = {}
         for i, name in enumerate(header):
             m = _CANVAS_COLUMN.match(name.strip())
@@ -161,12 +164,8 @@ class MoodleWorksheet:
 
     @classmethod
     def read(cls, path: Path) -> "MoodleWorksheet":
-        header, rows = _read(path)
-        missing = [c for c in ("Identifier", "Grade") if c not in header]
-        if missing:
-            raise HandBackError(f"{path} is not a Moodle grading worksheet (no "
-                                f"{', '.join(missing)} column); download it from the "
-                                "assignment's 'Download grading worksheet'")
+        header, rows = _read(path, ("Identifier", "Grade"), "a Moodle grading worksheet",
+                             "download it from the assignment's 'Download grading worksheet'")
         return cls(Path(path), header, rows)
 
     def participant(self, row) -> str:
