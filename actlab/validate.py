@@ -34,7 +34,7 @@ It prints nbgrader's own report and exits
 * 1 when a test cell fails, a read-only cell was changed, or a cell's type was changed,
 * 2 when the file cannot be validated at all (missing, not a notebook).
 
-Allowed course modules (issue 11): a problem set's locked setup cell declares which ``actlab``
+Allowed course modules: a problem set's locked setup cell declares which ``actlab``
 modules its kernel may import (``allow_actlab(...)``) and installs the import guard. The
 kernel runs that very cell, so a learner's import of a refused module fails Validate with
 the guard's message, as it fails grading; a setup cell edited to lift the declaration fails
@@ -61,7 +61,10 @@ from nbgrader.validator import Validator
 from traitlets import Bool, List
 from traitlets.config import Config
 
+from actlab.grading.allowlist import DeclarationError, read_declaration
 from actlab.grading.course import CONFIG_NAME, CourseError, ensure_tools_on_path, load_course
+from actlab.grading.executor import instructor_cells
+from actlab.grading.feedback import failed_tests, is_delegation, is_test_cell
 from actlab.grading.sandbox import SandboxedExecute
 from actlab.lab import REPO_ROOT
 
@@ -82,9 +85,6 @@ class JudgedExecute(SandboxedExecute):
                                    "a learner's machine has not.").tag(config=True)
 
     def preprocess(self, nb, resources):
-        from actlab.grading.allowlist import DeclarationError, read_declaration
-        from actlab.grading.executor import instructor_cells
-
         try:
             declaration = read_declaration(nb)
         except DeclarationError:
@@ -171,16 +171,19 @@ def _bound_names(source: str) -> set[str]:
     except SyntaxError:
         return set()
     names: set[str] = set()
-    for node in tree.body:
-        for sub in ast.walk(node):
-            if isinstance(sub, (ast.Import, ast.ImportFrom)):
-                names |= {(a.asname or a.name).split(".")[0] for a in sub.names if a.name != "*"}
-            elif isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                names.add(sub.name)
-            elif isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Store):
-                names.add(sub.id)
-            if isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
-                break  # the body of a definition binds nothing at the top level
+    todo: list[ast.AST] = list(tree.body)
+    while todo:
+        node = todo.pop()
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            names |= {(a.asname or a.name).split(".")[0] for a in node.names if a.name != "*"}
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+            continue  # what its body binds is local to it
+        elif isinstance(node, ast.Lambda):
+            continue
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+        todo.extend(ast.iter_child_nodes(node))
     return names
 
 
@@ -201,8 +204,6 @@ def explain_failures(nb, width: int = 110) -> dict[str, str]:
     module is named as such, the guard's explanation in full); then where in the test cell it
     failed.
     """
-    from actlab.grading.feedback import failed_tests, is_delegation, is_test_cell
-
     test_names: set[str] = set()
     for cell in nb.cells:
         if is_test_cell(cell):

@@ -24,26 +24,25 @@ this one answers anyway.
 
 from __future__ import annotations
 
+import io
 import json
 import traceback
 from pathlib import Path
 
+from jupyter_server.base.handlers import JupyterHandler
 from jupyter_server.utils import url_path_join
 from nbgrader.nbgraderformat import SchemaTooNewError, SchemaTooOldError
-from jupyter_server.base.handlers import JupyterHandler
 from nbgrader.server_extensions.validate_assignment.handlers import NbGraderVersionHandler
 from tornado import web
 from tornado.ioloop import IOLoop
+
+from actlab.validate import validate
 
 
 def validate_reply(path: Path) -> dict:
     """What the endpoint answers for the notebook at ``path``: ``{"success": True, "value":
     nbgrader's result dict}``, or ``{"success": False, "value": message}`` when it cannot be
     validated (nbgrader's wording for metadata of another schema version)."""
-    import io
-
-    from actlab.validate import validate
-
     try:
         result = validate(path, stream=io.StringIO())
     except SchemaTooOldError:

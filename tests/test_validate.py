@@ -350,6 +350,28 @@ def test_a_failure_says_the_message_first_then_why_a_name_is_missing_then_where(
     assert all(len(line) <= 60 for text in explained.values() for line in text.splitlines())
 
 
+def test_only_names_a_test_cell_binds_at_its_top_level_are_blamed_on_the_tests():
+    """Is a missing name explained as a test cell's when the cell binds it at its top level
+    (in a block, after a lambda too), and not when it is local to a function there?"""
+    from helpers import nbgrader_cell
+
+    from actlab.validate import explain_failures
+
+    setup = nbgrader_cell("with np.errstate(all='ignore'):\n    check = lambda v: v\n"
+                          "    tol = 1e-6\ndef helper():\n    scale = 2",
+                          "test_setup", grade=True, points=1)
+    failing = {}
+    for name in ("tol", "scale"):
+        cell = nbgrader_cell(f"assert f() < {name}", f"test_{name}", grade=True, points=1)
+        cell.outputs = [nbformat.v4.new_output(
+            "error", ename="NameError", evalue=f"name '{name}' is not defined",
+            traceback=[f"NameError: name '{name}' is not defined"])]
+        failing[name] = cell
+    explained = explain_failures(nbformat.v4.new_notebook(cells=[setup, *failing.values()]))
+    assert "exists only because a test cell" in explained["test_tol"]
+    assert "exists only because a test cell" not in explained["test_scale"]
+
+
 def test_validation_settings_without_a_checkout_are_the_courses(monkeypatch, tmp_path):
     """Without the course's folder (the LMS bundle installs actlab as a wheel), does validation
     use exactly the values of nbgrader_config.py that validating depends on?"""
