@@ -83,6 +83,7 @@ class JudgedExecute(SandboxedExecute):
 
     use_sandbox = Bool(False, help="Run the kernel under bubblewrap (a server that has it); "
                                    "a learner's machine has not.").tag(config=True)
+    execution = "validate"
 
     def preprocess(self, nb, resources):
         try:

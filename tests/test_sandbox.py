@@ -342,6 +342,16 @@ def test_no_sandbox_mode_runs_the_same_runner():
     assert outcome["status"] == "ok" and _stdout(out.cells[0]) == "plain\n"
 
 
+@pytest.mark.parametrize("execution", ["autograde", "validate"])
+def test_the_kernel_is_told_whether_it_is_graded_or_validated(execution):
+    """Does the kernel see NBGRADER_EXECUTION as nbgrader's Execute and Validator set it, so a
+    notebook can tell grading ('autograde') from Validate ('validate')?"""
+    out, outcome = execute_notebook(
+        _notebook("import os; print(os.environ.get('NBGRADER_EXECUTION'))"), None, FAST,
+        sandbox=False, execution=execution)
+    assert outcome["status"] == "ok" and _stdout(out.cells[0]) == f"{execution}\n"
+
+
 def test_without_the_sandbox_the_kernel_keeps_the_users_process_limit_and_gets_the_others():
     """Without the sandbox (a learner's Validate, --no-sandbox) the kernel runs as the user, and
     RLIMIT_NPROC counts all the user's processes and threads: is the process limit left as the

@@ -372,6 +372,21 @@ def test_only_names_a_test_cell_binds_at_its_top_level_are_blamed_on_the_tests()
     assert "exists only because a test cell" not in explained["test_scale"]
 
 
+def test_validate_and_grading_tell_the_kernel_which_of_them_runs_it():
+    """Does Validate's execution give the kernel NBGRADER_EXECUTION='validate', and grading's
+    'autograde', as nbgrader's Validator and autograder do?"""
+    from actlab.grading.sandbox import SandboxedExecute
+    from actlab.validate import JudgedExecute
+
+    cell = "import os; print(os.environ.get('NBGRADER_EXECUTION'))"
+    for execute, expected in ((JudgedExecute(), "validate"),
+                              (SandboxedExecute(use_sandbox=False), "autograde")):
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(cell)])
+        out, resources = execute.preprocess(nb, {})
+        assert resources["actlab"]["sandbox"]["status"] == "ok"
+        assert out.cells[0].outputs[0]["text"] == f"{expected}\n"
+
+
 def test_validation_settings_without_a_checkout_are_the_courses(monkeypatch, tmp_path):
     """Without the course's folder (the LMS bundle installs actlab as a wheel), does validation
     use exactly the values of nbgrader_config.py that validating depends on?"""

@@ -377,7 +377,6 @@ def _grades(db_url, spec, name, zero=False) -> list:
 
 def _grade_notebook(nb, name, spec, config, db_url, work_dir, clock, instructor):
     import nbformat
-    from nbgrader.utils import setenv
 
     from .feedback import test_reasons
     from .integrity import scan
@@ -413,7 +412,7 @@ def _grade_notebook(nb, name, spec, config, db_url, work_dir, clock, instructor)
         # --no-sandbox, with the same limits and caps but no isolation), has the judge run
         # every test cell against it, and records how that went.
         wall0 = time.time()
-        with clock.phase("execute"), setenv(NBGRADER_EXECUTION="autograde"):
+        with clock.phase("execute"):
             nb, resources = SandboxedExecute(config=config, use_sandbox=spec.sandbox)(nb, resources)
         cells, first = _cell_seconds(nb)
         clock.timings["cells"] = clock.timings.get("cells", 0.0) + cells

@@ -393,8 +393,11 @@ def _bwrap_command(scratch: Path, limits: Limits, uid: int, ipc_dir: Path, copy_
     return args + KERNEL
 
 
-def _child_env(home: str) -> dict[str, str]:
+def _child_env(home: str, execution: str) -> dict[str, str]:
     env = {
+        # nbgrader's signal to a notebook that it runs for grading ('autograde') or for
+        # Validate ('validate'), as nbgrader's own Execute and Validator set it.
+        "NBGRADER_EXECUTION": execution,
         "PATH": f"{os.path.dirname(sys.executable)}:/usr/local/bin:/usr/bin:/bin",
         "HOME": home,
         "LANG": "C.UTF-8",
@@ -462,7 +465,7 @@ def _has_files(folder: Path) -> bool:
 
 def execute_notebook(nb, workdir: str | None = None, limits: Limits | None = None,
                      sandbox: bool = True, instructor: dict | None = None,
-                     declaration=None):
+                     declaration=None, execution: str = "autograde"):
     """Execute ``nb`` (an nbformat v4 NotebookNode) with its kernel in the sandbox.
 
     ``workdir``: the submission folder whose non-notebook files the notebook may read.
@@ -474,6 +477,7 @@ def execute_notebook(nb, workdir: str | None = None, limits: Limits | None = Non
     it, test cells are judged by this worker's judge and never reach the kernel.
     ``declaration``: the problem set's :class:`~actlab.grading.allowlist.Declaration`; the
     sandbox then holds only the actlab modules it allows.
+    ``execution``: the kernel's ``NBGRADER_EXECUTION`` ('autograde', or 'validate').
     """
     from . import executor
     from .judge import borrowed_judge
@@ -511,11 +515,11 @@ def execute_notebook(nb, workdir: str | None = None, limits: Limits | None = Non
             command = _bwrap_command(scratch, limits, uid, ipc_dir,
                                      _has_files(scratch / "submission"),
                                      package)
-            env = _child_env(HOME)
+            env = _child_env(HOME, execution)
             launch = {"cwd": str(scratch), "independent": True}
         else:
             command = list(KERNEL)
-            env = _child_env(str(scratch))
+            env = _child_env(str(scratch), execution)
             env["PATH"] = os.environ.get("PATH", env["PATH"])
             launch = {"cwd": str(scratch / "submission")}
         km = executor.SandboxKernelManager(_limited(command, limits, cgroups, own_uid=sandbox),
@@ -628,6 +632,8 @@ def sandboxed_execute_class() -> type:
                                   help="Largest writable file.").tag(config=True)
         cpu_seconds = Integer(Limits.cpu_seconds, help="CPU seconds per process.").tag(config=True)
         disk_bytes = Integer(Limits.disk_bytes, help="Size of the writable tmpfs.").tag(config=True)
+        #: The kernel's NBGRADER_EXECUTION.
+        execution = "autograde"
 
         def __init__(self, *args, limits: Limits | None = None, **kwargs):
             super().__init__(*args, **kwargs)
@@ -651,7 +657,8 @@ def sandboxed_execute_class() -> type:
             grading = (resources or {}).get("actlab", {})
             out_nb, outcome = execute_notebook(nb, workdir, self.limits, sandbox=self.use_sandbox,
                                                instructor=grading.get("instructor_cells"),
-                                               declaration=grading.get("declaration"))
+                                               declaration=grading.get("declaration"),
+                                               execution=self.execution)
             resources.setdefault("actlab", {})["sandbox"] = outcome
             if outcome["status"] != "ok":
                 self.log.warning("sandbox: %s (%s)", outcome["status"], outcome["detail"])
